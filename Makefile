@@ -1,0 +1,34 @@
+# DataOps Intelligence: the two commands a new user runs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench airflow clean
+
+setup: $(STAMP)
+
+# Pinned, mutually compatible set (requirements/constraints.txt), then Delta's jars fetched once
+# from Maven Central into ~/.cache/dataops-intelligence/jars (reused by every later Spark session).
+$(STAMP): pyproject.toml include/pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e "./include[local]" -e ".[spark,dev]"
+	$(BIN)/python -m dataops_jobs.spark_jars
+	touch $@
+
+demo: setup
+	$(BIN)/dataops demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check provider include dags tests benchmarks
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python benchmarks/cycle_benchmark.py
+
+clean:
+	rm -rf .dataops .pytest_cache

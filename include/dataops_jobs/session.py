@@ -1,0 +1,71 @@
+"""SparkSession factory: the one place a session is configured (the seed's DatabricksConnector, Spark side).
+
+On Databricks and under spark-submit the session already exists and is simply returned. Locally we
+build an embedded PySpark with Delta Lake started from the cached jars (see ``spark_jars``), bound to
+loopback, UI off, UTC, and an in-memory catalog: every table is addressed by path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from dataops_jobs.spark_jars import fetch_delta_jars
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+
+def running_on_databricks() -> bool:
+    """True inside a Databricks runtime (serverless, job or all-purpose cluster)."""
+    return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def get_spark(
+    *,
+    target: str = "local",
+    master: str = "local[2]",
+    app_name: str = "dataops-intelligence",
+    shuffle_partitions: int = 4,
+    driver_memory: str = "2g",
+    jars_dir: Path | None = None,
+) -> SparkSession:
+    """Return the session for ``target`` (``local`` builds one; other targets reuse the active one)."""
+    from pyspark.sql import SparkSession
+
+    if target != "local" or running_on_databricks():
+        return SparkSession.builder.appName(app_name).getOrCreate()
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    jars = fetch_delta_jars(jars_dir)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.jars", ",".join(jars))
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.sql.catalogImplementation", "in-memory")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.default.parallelism", str(shuffle_partitions))
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.databricks.delta.snapshotPartitions", "2")
+        .config("spark.databricks.delta.schema.autoMerge.enabled", "false")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("SPARK_LOG_LEVEL", "WARN"))
+    log.info("local Spark %s started (%s) with %d Delta jars", spark.version, master, len(jars))
+    return spark

@@ -13,7 +13,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml include/pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements/constraints.txt -e "./include[local]" -e ".[spark,dev]"
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[spark,dev]"
 	$(BIN)/python -m dataops_jobs.spark_jars
 	touch $@
 

@@ -1,0 +1,1 @@
+"""Spark jobs shipped to Databricks by DataOps Intelligence."""

@@ -1,0 +1,1 @@
+"""Anomaly detection for job and resource metrics (pure Python, Spark-safe)."""

@@ -1,0 +1,230 @@
+"""A causal streaming anomaly detector for one univariate resource metric (CPU, disk, network...).
+
+Each :meth:`StreamingDetector.update` sees one (timestamp, value) and scores it using only the
+past, so the detector runs row by row inside Spark's ``applyInPandas`` and resumes from a saved
+JSON-safe state between micro-batches. Pure Python: no numpy, pandas, Spark or Airflow.
+
+Two tests against a long trailing window (two weeks of 5-minute points), each scaled so that a
+strength of 1.0 is "alarm-worthy", are combined by their maximum:
+
+* **new extreme** (HTM's "spatial anomaly" rule, made robust to one stray spike): the value leaves
+  the band spanned by the 2nd smallest / 2nd largest value of the window, widened by 5 % of that
+  range;
+* **level shift**: the median of the last five values leaves the window's 1 %..99 % quantile band
+  by a quarter of that band's width.
+
+The combined strength ``s`` becomes a score ``s / (1 + s)`` in [0, 1); the detector alarms at its own
+fixed threshold (score >= 0.5, i.e. s >= 1). One alarm is raised per episode: after an alarm the
+detector stays silent for ``holdoff`` points and then until the strength has dropped below
+``rearm_strength``. Nothing depends on the series' length, its min/max or on labels, and windows
+and hold-off count points, so duplicated, backwards or missing timestamps do not break it.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from dataops_jobs.anomaly.windows import SortedWindow
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+STATE_VERSION = 1
+ALARM_SCORE = 0.5
+_EPOCH = datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Detector settings; the defaults are the single configuration used for every series."""
+
+    warmup: int = 288
+    long_window: int = 4032
+    extreme_rank: int = 2
+    extreme_margin: float = 0.05
+    level_points: int = 5
+    level_quantile: float = 0.01
+    level_margin: float = 0.25
+    holdoff: int = 150
+    rearm_strength: float = 0.5
+    relative_floor: float = 1e-3
+
+    def __post_init__(self) -> None:
+        if min(self.warmup, self.long_window, self.extreme_rank, self.level_points) < 1:
+            raise ValueError(f"window sizes and ranks must be >= 1: {self}")
+        if not 0.0 <= self.level_quantile < 0.5:
+            raise ValueError(f"level_quantile must be in [0, 0.5), got {self.level_quantile}")
+        if min(self.extreme_margin, self.level_margin, self.relative_floor) <= 0.0:
+            raise ValueError(f"margins and relative_floor must be > 0: {self}")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DetectorConfig:
+        """Build a configuration from :func:`dataclasses.asdict` output."""
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class DetectorOutput:
+    """The verdict on one point: score in [0, 1], alarm flag, expected value and band, and why."""
+
+    timestamp: float
+    value: float
+    score: float
+    alarm: bool
+    expected: float
+    lower: float
+    upper: float
+    explanation: str
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """Strength of each test for one point (1.0 = alarm-worthy) and the band it was judged by."""
+
+    extreme: float
+    level: float
+    recent_median: float
+    expected: float
+    lower: float
+    upper: float
+
+    @property
+    def strength(self) -> float:
+        return max(self.extreme, self.level)
+
+    def describe(self, value: float) -> str:
+        if self.extreme >= self.level:
+            side = "above" if value > self.upper else "below" if value < self.lower else "inside"
+            return (
+                f"value {value:.6g} {side} the band [{self.lower:.6g}, {self.upper:.6g}] "
+                f"(new-extreme strength {self.extreme:.2f})"
+            )
+        return (
+            f"median of recent points {self.recent_median:.6g} shifted away from {self.expected:.6g} "
+            f"(level-shift strength {self.level:.2f})"
+        )
+
+
+def to_epoch(timestamp: datetime | float) -> float:
+    """Seconds since the epoch; naive datetimes are taken as UTC (no local-timezone lookup)."""
+    if isinstance(timestamp, datetime):
+        if timestamp.tzinfo is None:
+            return (timestamp - _EPOCH).total_seconds()
+        return (timestamp.astimezone(timezone.utc).replace(tzinfo=None) - _EPOCH).total_seconds()
+    return float(timestamp)
+
+
+def _excess(value: float, low: float, high: float, margin: float) -> float:
+    """How far ``value`` lies outside [low, high], in units of ``margin`` (0 inside)."""
+    if value > high:
+        return (value - high) / margin
+    if value < low:
+        return (low - value) / margin
+    return 0.0
+
+
+class StreamingDetector:
+    """Causal, stateful anomaly detector for one metric series; see the module docstring."""
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        self.config = config or DetectorConfig()
+        self._history = SortedWindow(self.config.long_window)
+        self._count = 0
+        self._last_alarm = -1
+        self._armed = True
+        self._last_timestamp: float | None = None
+
+    @property
+    def last_timestamp(self) -> float | None:
+        """Epoch seconds of the last point learnt (lets a resumed job skip points already seen)."""
+        return self._last_timestamp
+
+    def update(self, timestamp: datetime | float, value: float) -> DetectorOutput:
+        """Score one point against the past only, then learn it."""
+        ts = to_epoch(timestamp)
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"value must be finite, got {value!r} at {timestamp!r}")
+        if self._count < self.config.warmup:
+            remaining = self.config.warmup - self._count
+            output = DetectorOutput(ts, value, 0.0, False, value, value, value, f"warm-up, {remaining} left")
+        else:
+            output = self._decide(ts, value, self._verdict(value))
+        self._history.push(value)
+        self._count += 1
+        self._last_timestamp = ts
+        return output
+
+    def score_series(
+        self, timestamps: Sequence[datetime | float], values: Sequence[float]
+    ) -> list[DetectorOutput]:
+        """Feed a whole series in order (same results as calling :meth:`update` per point)."""
+        if len(timestamps) != len(values):
+            raise ValueError(f"{len(timestamps)} timestamps but {len(values)} values")
+        return [self.update(ts, value) for ts, value in zip(timestamps, values, strict=True)]
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-safe snapshot from which :meth:`from_state` resumes with identical outputs."""
+        return {
+            "version": STATE_VERSION,
+            "config": asdict(self.config),
+            "history": self._history.to_state(),
+            "count": self._count,
+            "last_alarm": self._last_alarm,
+            "armed": self._armed,
+            "last_timestamp": self._last_timestamp,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> StreamingDetector:
+        """Rebuild a detector saved by :meth:`to_state`."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported detector state version {state.get('version')!r}")
+        detector = cls(DetectorConfig.from_dict(dict(state["config"])))
+        detector._history = SortedWindow.from_state(state["history"])
+        detector._count = int(state["count"])
+        detector._last_alarm = int(state["last_alarm"])
+        detector._armed = bool(state["armed"])
+        last = state["last_timestamp"]
+        detector._last_timestamp = None if last is None else float(last)
+        return detector
+
+    def _scale(self, spread: float, centre: float) -> float:
+        """Floor a spread so that a flat series does not alarm on its first tiny change."""
+        return max(spread, self.config.relative_floor * abs(centre), 1e-9)
+
+    def _verdict(self, value: float) -> _Verdict:
+        cfg, hist = self.config, self._history
+        centre = hist.quantile(0.5)
+        high, low = hist.kth_largest(cfg.extreme_rank), hist.kth_smallest(cfg.extreme_rank)
+        extreme_margin = cfg.extreme_margin * self._scale(high - low, centre)
+        recent = statistics.median([*hist.recent(cfg.level_points - 1), value])
+        q_high, q_low = hist.quantile(1.0 - cfg.level_quantile), hist.quantile(cfg.level_quantile)
+        level_margin = cfg.level_margin * self._scale(q_high - q_low, centre)
+        return _Verdict(
+            extreme=_excess(value, low, high, extreme_margin),
+            level=_excess(recent, q_low, q_high, level_margin),
+            recent_median=recent,
+            expected=centre,
+            lower=low - extreme_margin,
+            upper=high + extreme_margin,
+        )
+
+    def _decide(self, ts: float, value: float, verdict: _Verdict) -> DetectorOutput:
+        strength = verdict.strength
+        score = strength / (1.0 + strength)
+        since = self._count - self._last_alarm
+        if not self._armed and since > self.config.holdoff:
+            self._armed = strength < self.config.rearm_strength
+        alarm = self._armed and score >= ALARM_SCORE
+        text = verdict.describe(value)
+        if alarm:
+            self._last_alarm, self._armed = self._count, False
+            text = f"ALARM: {text}"
+        elif score >= ALARM_SCORE:
+            text = f"suppressed (same episode as the alarm {since} points ago): {text}"
+        return DetectorOutput(ts, value, score, alarm, verdict.expected, verdict.lower, verdict.upper, text)

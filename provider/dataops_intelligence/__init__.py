@@ -1,0 +1,1 @@
+"""DataOps Intelligence: an Airflow provider for monitoring Databricks jobs."""

@@ -1,0 +1,1 @@
+"""Quality tooling: NAB scoring and offline detector runs on CSV series."""

@@ -1,0 +1,129 @@
+"""Behaviour of the causal streaming detector: causality, episodes, quiet series, state round-trip."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from datetime import datetime, timedelta
+
+import pytest
+
+from dataops_jobs.anomaly.streaming import DetectorConfig, DetectorOutput, StreamingDetector
+
+START = datetime(2024, 1, 1)
+STEP = timedelta(minutes=5)
+WARMUP = DetectorConfig().warmup
+
+
+def _timestamps(n: int) -> list[datetime]:
+    return [START + i * STEP for i in range(n)]
+
+
+def _noise(n: int, level: float = 10.0, seed: int = 7) -> list[float]:
+    rng = random.Random(seed)
+    return [level + rng.uniform(-1.0, 1.0) for _ in range(n)]
+
+
+def _run(values: list[float]) -> list[DetectorOutput]:
+    return StreamingDetector().score_series(_timestamps(len(values)), values)
+
+
+def _alarm_rows(outputs: list[DetectorOutput]) -> list[int]:
+    return [i for i, out in enumerate(outputs) if out.alarm]
+
+
+def test_changing_the_future_does_not_change_past_scores() -> None:
+    values = _noise(600)
+    changed = values[:400] + [v * 50.0 for v in values[400:]]
+    assert _run(values)[:400] == _run(changed)[:400]
+
+
+def test_spike_is_alarmed_at_its_row() -> None:
+    values = _noise(800)
+    values[500] = 25.0
+    outputs = _run(values)
+    assert _alarm_rows(outputs) == [500]
+    assert outputs[500].score >= 0.5
+    assert outputs[500].value > outputs[500].upper
+    assert outputs[500].explanation.startswith("ALARM")
+
+
+def test_step_change_is_alarmed_once_not_on_every_row() -> None:
+    values = _noise(600) + _noise(600, level=20.0, seed=8)
+    outputs = _run(values)
+    assert _alarm_rows(outputs) == [600]
+    assert sum(out.score >= 0.5 for out in outputs) > 1, "later rows are still anomalous, only silenced"
+
+
+def test_dip_is_alarmed() -> None:
+    values = _noise(800)
+    values[450:455] = [2.0] * 5
+    assert _alarm_rows(_run(values)) == [450]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param([5.0] * 3000, id="flat"),
+        pytest.param(_noise(3000, seed=11), id="uniform-noise"),
+        pytest.param(
+            [50.0 + 20.0 * math.sin(2 * math.pi * i / 288) + v for i, v in enumerate(_noise(3000, 0.0, 3))],
+            id="daily-cycle",
+        ),
+    ],
+)
+def test_quiet_series_has_no_alarms_after_warmup(values: list[float]) -> None:
+    outputs = _run(values)
+    assert _alarm_rows(outputs[WARMUP:]) == []
+    assert all(0.0 <= out.score < 1.0 for out in outputs)
+
+
+def test_no_alarm_during_warmup() -> None:
+    values = _noise(WARMUP)
+    values[WARMUP // 2] = 1e6
+    assert _alarm_rows(_run(values)) == []
+
+
+def test_state_round_trip_gives_identical_outputs() -> None:
+    values = _noise(700) + _noise(300, level=18.0, seed=9)
+    stamps = _timestamps(len(values))
+    reference = StreamingDetector().score_series(stamps, values)
+
+    first = StreamingDetector()
+    head = first.score_series(stamps[:620], values[:620])
+    state = json.loads(json.dumps(first.to_state()))
+    resumed = StreamingDetector.from_state(state)
+    tail = resumed.score_series(stamps[620:], values[620:])
+
+    assert head + tail == reference
+    assert resumed.last_timestamp == reference[-1].timestamp
+
+
+def test_irregular_timestamps_are_accepted() -> None:
+    values = _noise(400)
+    stamps = _timestamps(400)
+    stamps[200] = stamps[199]  # duplicate (DST change)
+    stamps[300] = stamps[290]  # backwards step
+    stamps[350:] = [ts + timedelta(days=3) for ts in stamps[350:]]  # gap
+    outputs = StreamingDetector().score_series(stamps, values)
+    assert _alarm_rows(outputs) == []
+
+
+def test_epoch_seconds_and_datetimes_are_equivalent() -> None:
+    values = _noise(300)
+    stamps = _timestamps(300)
+    epochs = [(ts - datetime(1970, 1, 1)).total_seconds() for ts in stamps]
+    assert StreamingDetector().score_series(stamps, values) == StreamingDetector().score_series(
+        epochs, values
+    )
+
+
+def test_non_finite_value_is_rejected() -> None:
+    with pytest.raises(ValueError, match="finite"):
+        StreamingDetector().update(0.0, math.nan)
+
+
+def test_invalid_config_is_rejected() -> None:
+    with pytest.raises(ValueError, match="level_quantile"):
+        DetectorConfig(level_quantile=0.7)

@@ -127,3 +127,29 @@ def test_non_finite_value_is_rejected() -> None:
 def test_invalid_config_is_rejected() -> None:
     with pytest.raises(ValueError, match="level_quantile"):
         DetectorConfig(level_quantile=0.7)
+
+
+def test_likelihood_flags_a_burst_inside_the_usual_range() -> None:
+    # Regular tall spikes set a wide range; a smaller spike in a quiet stretch is inside that range
+    # (no new extreme, no level shift) but is a burst of unusual movement for this series.
+    values = [0.1 + 0.01 * ((i * 7) % 5) for i in range(2000)]
+    for i in range(100, 2000, 280):
+        values[i] = 1.5
+    values[1750] = 0.6
+    outputs = _run(values)
+    assert 1750 in _alarm_rows(outputs)
+    assert "likelihood" in outputs[1750].explanation
+
+
+def test_version_1_state_is_upgraded() -> None:
+    values = _noise(700)
+    stamps = _timestamps(len(values))
+    first = StreamingDetector()
+    first.score_series(stamps[:600], values[:600])
+    state = json.loads(json.dumps(first.to_state()))
+    state["version"] = 1
+    del state["likelihood"]
+    del state["config"]["likelihood"]
+    resumed = StreamingDetector.from_state(state)
+    assert _alarm_rows(resumed.score_series(stamps[600:], values[600:])) == []
+    assert resumed.to_state()["likelihood"] is not None

@@ -4,14 +4,21 @@ Each :meth:`StreamingDetector.update` sees one (timestamp, value) and scores it 
 past, so the detector runs row by row inside Spark's ``applyInPandas`` and resumes from a saved
 JSON-safe state between micro-batches. Pure Python: no numpy, pandas, Spark or Airflow.
 
-Two tests against a long trailing window (two weeks of 5-minute points), each scaled so that a
-strength of 1.0 is "alarm-worthy", are combined by their maximum:
+Three tests, each scaled so that a strength of 1.0 is "alarm-worthy", are combined by their
+maximum. Two compare the point with a long trailing window (two weeks of 5-minute points):
 
 * **new extreme** (HTM's "spatial anomaly" rule, made robust to one stray spike): the value leaves
   the band spanned by the 2nd smallest / 2nd largest value of the window, widened by 5 % of that
   range;
 * **level shift**: the median of the last five values leaves the window's 1 %..99 % quantile band
   by a quarter of that band's width.
+
+The third is an HTM-style **anomaly likelihood** (:mod:`dataops_jobs.anomaly.likelihood`): the
+average "local surprise" of the last five points (how the jump from the recent median ranks among
+the last two weeks of jumps) is improbably high under a Gaussian fitted to its own history (tail
+probability <= 1e-6), provided the moves are also at least five inter-quartile ranges of the
+trailing window (which keeps i.i.d. noise silent). It catches a burst of unusual movement inside the usual range (a small spike
+in a quiet stretch, a quiet series waking up) that the range tests cannot see.
 
 The combined strength ``s`` becomes a score ``s / (1 + s)`` in [0, 1); the detector alarms at its own
 fixed threshold (score >= 0.5, i.e. s >= 1). One alarm is raised per episode: after an alarm the
@@ -24,16 +31,18 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from dataops_jobs.anomaly.likelihood import AnomalyLikelihood, LikelihoodConfig
 from dataops_jobs.anomaly.windows import SortedWindow
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+_READABLE_STATE_VERSIONS = (1, 2)
 ALARM_SCORE = 0.5
 _EPOCH = datetime(1970, 1, 1)
 
@@ -52,6 +61,7 @@ class DetectorConfig:
     holdoff: int = 150
     rearm_strength: float = 0.5
     relative_floor: float = 1e-3
+    likelihood: LikelihoodConfig | None = field(default_factory=LikelihoodConfig)
 
     def __post_init__(self) -> None:
         if min(self.warmup, self.long_window, self.extreme_rank, self.level_points) < 1:
@@ -63,7 +73,14 @@ class DetectorConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DetectorConfig:
-        """Build a configuration from :func:`dataclasses.asdict` output."""
+        """Build a configuration from :func:`dataclasses.asdict` output.
+
+        A dict without a ``likelihood`` entry (state version 1) gets the default likelihood.
+        """
+        data = dict(data)
+        if "likelihood" in data:
+            likelihood = data.pop("likelihood")
+            data["likelihood"] = None if likelihood is None else LikelihoodConfig.from_dict(dict(likelihood))
         return cls(**data)
 
 
@@ -87,6 +104,7 @@ class _Verdict:
 
     extreme: float
     level: float
+    likelihood: float
     recent_median: float
     expected: float
     lower: float
@@ -94,9 +112,14 @@ class _Verdict:
 
     @property
     def strength(self) -> float:
-        return max(self.extreme, self.level)
+        return max(self.extreme, self.level, self.likelihood)
 
     def describe(self, value: float) -> str:
+        if self.likelihood > max(self.extreme, self.level):
+            return (
+                f"recent moves unusually large for this series around {self.expected:.6g} "
+                f"(likelihood strength {self.likelihood:.2f})"
+            )
         if self.extreme >= self.level:
             side = "above" if value > self.upper else "below" if value < self.lower else "inside"
             return (
@@ -133,6 +156,8 @@ class StreamingDetector:
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config or DetectorConfig()
         self._history = SortedWindow(self.config.long_window)
+        lik_config = self.config.likelihood
+        self._likelihood = None if lik_config is None else AnomalyLikelihood(lik_config)
         self._count = 0
         self._last_alarm = -1
         self._armed = True
@@ -149,11 +174,12 @@ class StreamingDetector:
         value = float(value)
         if not math.isfinite(value):
             raise ValueError(f"value must be finite, got {value!r} at {timestamp!r}")
+        likelihood = 0.0 if self._likelihood is None else self._likelihood.update(value, self._spread())
         if self._count < self.config.warmup:
             remaining = self.config.warmup - self._count
             output = DetectorOutput(ts, value, 0.0, False, value, value, value, f"warm-up, {remaining} left")
         else:
-            output = self._decide(ts, value, self._verdict(value))
+            output = self._decide(ts, value, self._verdict(value, likelihood))
         self._history.push(value)
         self._count += 1
         self._last_timestamp = ts
@@ -173,6 +199,7 @@ class StreamingDetector:
             "version": STATE_VERSION,
             "config": asdict(self.config),
             "history": self._history.to_state(),
+            "likelihood": None if self._likelihood is None else self._likelihood.to_state(),
             "count": self._count,
             "last_alarm": self._last_alarm,
             "armed": self._armed,
@@ -181,11 +208,23 @@ class StreamingDetector:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> StreamingDetector:
-        """Rebuild a detector saved by :meth:`to_state`."""
-        if state.get("version") != STATE_VERSION:
+        """Rebuild a detector saved by :meth:`to_state`.
+
+        A version-1 state (before the likelihood test) is upgraded by replaying its trailing window
+        into a fresh likelihood estimator, so the resumed detector does not start learning from zero.
+        """
+        if state.get("version") not in _READABLE_STATE_VERSIONS:
             raise ValueError(f"unsupported detector state version {state.get('version')!r}")
         detector = cls(DetectorConfig.from_dict(dict(state["config"])))
         detector._history = SortedWindow.from_state(state["history"])
+        saved_likelihood = state.get("likelihood")
+        if saved_likelihood is not None:
+            detector._likelihood = AnomalyLikelihood.from_state(saved_likelihood)
+        elif detector._likelihood is not None:
+            replay, detector._history = detector._history, SortedWindow(detector.config.long_window)
+            for value in replay.recent(len(replay)):
+                detector._likelihood.update(value, detector._spread())
+                detector._history.push(value)
         detector._count = int(state["count"])
         detector._last_alarm = int(state["last_alarm"])
         detector._armed = bool(state["armed"])
@@ -197,7 +236,14 @@ class StreamingDetector:
         """Floor a spread so that a flat series does not alarm on its first tiny change."""
         return max(spread, self.config.relative_floor * abs(centre), 1e-9)
 
-    def _verdict(self, value: float) -> _Verdict:
+    def _spread(self) -> float:
+        """Typical spread of the trailing window (floored inter-quartile range), for the likelihood gate."""
+        hist = self._history
+        if not len(hist):
+            return 1e-9
+        return self._scale(hist.quantile(0.75) - hist.quantile(0.25), hist.quantile(0.5))
+
+    def _verdict(self, value: float, likelihood: float) -> _Verdict:
         cfg, hist = self.config, self._history
         centre = hist.quantile(0.5)
         high, low = hist.kth_largest(cfg.extreme_rank), hist.kth_smallest(cfg.extreme_rank)
@@ -208,6 +254,7 @@ class StreamingDetector:
         return _Verdict(
             extreme=_excess(value, low, high, extreme_margin),
             level=_excess(recent, q_low, q_high, level_margin),
+            likelihood=likelihood,
             recent_median=recent,
             expected=centre,
             lower=low - extreme_margin,

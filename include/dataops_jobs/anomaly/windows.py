@@ -41,6 +41,10 @@ class SortedWindow:
         high = min(low + 1, len(data) - 1)
         return data[low] + (data[high] - data[low]) * (position - low)
 
+    def count_below(self, value: float) -> int:
+        """How many values in the window are strictly smaller than ``value``."""
+        return bisect.bisect_left(self._sorted, value)
+
     def kth_largest(self, k: int) -> float:
         """The k-th largest value (k = 1 is the maximum), clipped to the window length."""
         return self._sorted[-min(k, len(self._sorted))]

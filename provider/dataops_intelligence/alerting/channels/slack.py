@@ -1,0 +1,121 @@
+"""Slack channels: Block Kit payloads within Slack's limits, sent through the Slack provider's hooks.
+
+Limits (api.slack.com/reference/block-kit/blocks): 50 blocks per message, 3,000 characters per
+section text, 150 per header; the fallback ``text`` is kept short. Every cut is marked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dataops_intelligence.alerting.channels.base import Transport, WebhookChannel
+from dataops_intelligence.alerting.channels.render import (
+    SEVERITY_EMOJI,
+    TRUNCATION_MARK,
+    alert_line,
+    title,
+    truncate,
+)
+from dataops_intelligence.alerting.channels.transports import SlackApiTransport, SlackWebhookTransport
+from dataops_intelligence.alerting.errors import AlertConfigError
+from dataops_intelligence.alerting.model import AlertStatus, Notification
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_FALLBACK = 3000
+_RESERVED = 3  # header + dedup context + possible truncation notice
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION)}}
+
+
+def _alert_chunks(notification: Notification, max_sections: int) -> tuple[list[str], int]:
+    """Pack alert lines into at most ``max_sections`` section texts; return them and the hidden count."""
+    chunks: list[str] = []
+    current = ""
+    for shown, alert in enumerate(notification.alerts):
+        icon = (
+            ":white_check_mark:"
+            if alert.status is AlertStatus.RESOLVED
+            else SEVERITY_EMOJI[alert.severity.value]
+        )
+        line = truncate(f"{icon} {alert_line(alert)}", MAX_SECTION)
+        if current and len(current) + 1 + len(line) > MAX_SECTION:
+            if len(chunks) + 1 >= max_sections:
+                chunks.append(current)
+                return chunks, len(notification.alerts) - shown
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks, 0
+
+
+def build_slack_message(notification: Notification) -> dict[str, Any]:
+    """Block Kit message: header, one section per chunk of alerts, a context block with the dedup key."""
+    head = truncate(title(notification), MAX_HEADER)
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": head}}]
+    chunks, hidden = _alert_chunks(notification, MAX_BLOCKS - _RESERVED)
+    blocks.extend(_section(chunk) for chunk in chunks)
+    if hidden:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"… and {hidden} more alerts {TRUNCATION_MARK}"}],
+            }
+        )
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"dedup_key: `{notification.dedup_key}` · group: {notification.group_key}",
+                }
+            ],
+        }
+    )
+    fallback = truncate(
+        f"{head}\n" + "\n".join(alert_line(a) for a in notification.alerts[:20]), MAX_FALLBACK
+    )
+    return {
+        "text": fallback,
+        "blocks": blocks[:MAX_BLOCKS],
+        "metadata": {
+            "event_type": "dataops_alert",
+            "event_payload": {
+                "dedup_key": notification.dedup_key,
+                "fingerprints": ",".join(notification.fingerprints[:20]),
+            },
+        },
+    }
+
+
+class SlackWebhookChannel(WebhookChannel):
+    """Slack incoming webhook (connection type ``slackwebhook``; the URL is a secret)."""
+
+    type = "slack_webhook"
+
+    def build_payload(self, notification: Notification) -> dict[str, Any]:
+        return build_slack_message(notification)
+
+    def make_transport(self) -> Transport:
+        return SlackWebhookTransport(self.settings.conn_id or "slack_default", self.timeout)
+
+
+class SlackApiChannel(WebhookChannel):
+    """Slack Web API ``chat.postMessage`` (connection type ``slack``; option ``channel`` required)."""
+
+    type = "slack_api"
+
+    def build_payload(self, notification: Notification) -> dict[str, Any]:
+        return build_slack_message(notification)
+
+    def make_transport(self) -> Transport:
+        channel = self.settings.options.get("channel")
+        if not channel:
+            raise AlertConfigError(f"channel {self.name!r}: option 'channel' is required for slack_api")
+        return SlackApiTransport(self.settings.conn_id or "slack_api_default", str(channel), self.timeout)

@@ -1,0 +1,261 @@
+"""Built-in alert rules evaluated over plain dict rows (pure: no Spark, no Airflow, ``now`` injected).
+
+Inputs are lists of rows keyed by table: ``runs`` (job_monitoring: job_id, job_name, run_id, status,
+start_time, end_time, duration_minutes, workspace_id, tags), ``health`` (job_health_scores plus
+previous_score), ``anomalies`` (job_id, metric, severity, score), ``costs`` (job_id, cost,
+baseline_cost) and ``freshness`` (source, last_row_time). Each rule turns matching rows into
+fingerprinted :class:`AlertCandidate` objects.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from enum import Enum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dataops_intelligence.alerting.matchers import name_matches
+from dataops_intelligence.alerting.model import AlertCandidate, Row, Severity
+
+FAILED_STATES = frozenset({"FAILED", "ERROR", "TIMED_OUT", "TIMEDOUT", "INTERNAL_ERROR", "FAILURE"})
+SUCCESS_STATES = frozenset({"SUCCESS", "SUCCEEDED"})
+
+
+class RuleKind(str, Enum):
+    """The built-in rule kinds and the input table each reads."""
+
+    JOB_FAILURE = "job_failure"
+    HEALTH_SCORE = "health_score"
+    ANOMALY = "anomaly"
+    SLA_DURATION = "sla_duration"
+    SLA_DEADLINE = "sla_deadline"
+    COST_SPIKE = "cost_spike"
+    STALE_DATA = "stale_data"
+
+
+INPUT_TABLE: Mapping[RuleKind, str] = {
+    RuleKind.JOB_FAILURE: "runs",
+    RuleKind.HEALTH_SCORE: "health",
+    RuleKind.ANOMALY: "anomalies",
+    RuleKind.SLA_DURATION: "runs",
+    RuleKind.SLA_DEADLINE: "runs",
+    RuleKind.COST_SPIKE: "costs",
+    RuleKind.STALE_DATA: "freshness",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One configured rule: what to look for, which jobs it covers, how severe, where it goes."""
+
+    name: str
+    kind: RuleKind
+    severity: Severity = Severity.WARNING
+    job_name: str = "*"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    workspaces: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    routes: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def covers(self, row: Mapping[str, Any]) -> bool:
+        """Matchers on job name (glob or ``re:``), tags and workspace."""
+        if self.workspaces and str(row.get("workspace_id", "")) not in self.workspaces:
+            return False
+        if self.job_name != "*" and not name_matches(self.job_name, str(row.get("job_name", ""))):
+            return False
+        tags = row.get("tags") or {}
+        return all(str(tags.get(k)) == v for k, v in self.tags.items())
+
+    def param(self, key: str, default: Any) -> Any:
+        value = self.params.get(key)
+        return default if value is None else value
+
+    def candidate(
+        self, row: Mapping[str, Any], message: str, severity: Severity | None = None, **extra: str
+    ) -> AlertCandidate:
+        labels = {
+            "job_id": str(row.get("job_id", "")),
+            "job_name": str(row.get("job_name", "")),
+            "workspace_id": str(row.get("workspace_id", "")),
+            **dict(self.labels),
+            **extra,
+        }
+        if row.get("cluster_id"):
+            labels.setdefault("cluster_id", str(row["cluster_id"]))
+        return AlertCandidate(
+            rule=self.name,
+            labels={k: v for k, v in labels.items() if v},
+            severity=severity or self.severity,
+            message=message,
+            alert_type=self.kind.value,
+            job_id=str(row.get("job_id") or "") or None,
+            channels=self.routes,
+        )
+
+
+def _ts(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _status(row: Mapping[str, Any]) -> str:
+    return str(row.get("result_state") or row.get("status") or "").upper()
+
+
+def _runs_by_job(rows: Sequence[Row]) -> dict[str, list[Row]]:
+    jobs: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        jobs[str(row.get("job_id"))].append(row)
+    for runs in jobs.values():
+        runs.sort(
+            key=lambda r: (
+                _ts(r.get("end_time") or r.get("start_time")) or datetime.min.replace(tzinfo=timezone.utc)
+            )
+        )
+    return jobs
+
+
+def _job_failure(rule: Rule, rows: Sequence[Row], now: datetime) -> Iterator[AlertCandidate]:
+    min_consecutive = int(rule.param("min_consecutive", 1))
+    critical_after = int(rule.param("critical_after", 3))
+    for runs in _runs_by_job(rows).values():
+        streak = 0
+        for run in reversed(runs):
+            if _status(run) not in FAILED_STATES:
+                break
+            streak += 1
+        if streak < min_consecutive:
+            continue
+        last = runs[-1]
+        severity = Severity.CRITICAL if streak >= critical_after else rule.severity
+        reason = f" ({last['termination_code']})" if last.get("termination_code") else ""
+        yield rule.candidate(
+            last,
+            f"Job {last.get('job_name')} failed {streak} consecutive time(s); "
+            f"last run {last.get('run_id')}{reason}",
+            severity,
+        )
+
+
+def _health_score(rule: Rule, rows: Sequence[Row], now: datetime) -> Iterator[AlertCandidate]:
+    threshold = float(rule.param("threshold", 70.0))
+    drop = rule.params.get("drop_points")
+    for row in rows:
+        score = float(row.get("health_score", 100.0))
+        previous = row.get("previous_score")
+        if score < threshold:
+            yield rule.candidate(row, f"Health of {row.get('job_name')} is {score:.1f} (< {threshold:g})")
+        elif drop is not None and previous is not None and float(previous) - score >= float(drop):
+            yield rule.candidate(
+                row, f"Health of {row.get('job_name')} dropped from {float(previous):.1f} to {score:.1f}"
+            )
+
+
+def _anomaly(rule: Rule, rows: Sequence[Row], now: datetime) -> Iterator[AlertCandidate]:
+    minimum = Severity(str(rule.param("min_severity", "warning")))
+    for row in rows:
+        severity = Severity(str(row.get("severity", "info")).lower())
+        if severity.rank >= minimum.rank:
+            metric = str(row.get("metric", "duration"))
+            yield rule.candidate(
+                row,
+                f"Anomaly in {metric} of {row.get('job_name')} (score {float(row.get('score', 0)):.2f})",
+                severity,
+                metric=metric,
+            )
+
+
+def _sla_duration(rule: Rule, rows: Sequence[Row], now: datetime) -> Iterator[AlertCandidate]:
+    limit = float(rule.param("max_duration_minutes", 60.0))
+    for runs in _runs_by_job(rows).values():
+        last = runs[-1]
+        duration = last.get("duration_minutes")
+        start = _ts(last.get("start_time"))
+        if duration is None and start is not None and last.get("end_time") is None:
+            duration = (now - start).total_seconds() / 60.0  # still running: its age so far
+        if duration is not None and float(duration) > limit:
+            yield rule.candidate(
+                last,
+                f"Run {last.get('run_id')} of {last.get('job_name')} took "
+                f"{float(duration):.0f} min (max {limit:g})",
+            )
+
+
+def _deadline_today(rule: Rule, now: datetime) -> datetime:
+    zone = ZoneInfo(str(rule.param("timezone", "UTC")))
+    local = now.astimezone(zone)
+    hour, minute = (int(x) for x in str(rule.param("deadline", "06:00")).split(":"))
+    return datetime.combine(local.date(), time(hour, minute), tzinfo=zone)
+
+
+def _sla_deadline(rule: Rule, rows: Sequence[Row], now: datetime) -> Iterator[AlertCandidate]:
+    deadline = _deadline_today(rule, now)
+    if now < deadline:
+        return
+    day_start = deadline.replace(hour=0, minute=0)
+    for runs in _runs_by_job(rows).values():
+        done = [
+            r
+            for r in runs
+            if _status(r) in SUCCESS_STATES
+            and (_ts(r.get("end_time")) or day_start) >= day_start
+            and (_ts(r.get("end_time")) or deadline) <= deadline
+        ]
+        if not done:
+            last = runs[-1]
+            yield rule.candidate(
+                last, f"Job {last.get('job_name')} had not finished by {deadline.strftime('%H:%M %Z')}"
+            )
+
+
+def _cost_spike(rule: Rule, rows: Sequence[Row], now: datetime) -> Iterator[AlertCandidate]:
+    factor = float(rule.param("factor", 2.0))
+    min_delta = float(rule.param("min_delta", 0.0))
+    for row in rows:
+        cost, baseline = float(row.get("cost", 0.0)), float(row.get("baseline_cost", 0.0))
+        if baseline > 0 and cost >= baseline * factor and cost - baseline >= min_delta:
+            yield rule.candidate(
+                row,
+                f"Cost of {row.get('job_name')} is {cost:.2f} "
+                f"({cost / baseline:.1f}x its baseline {baseline:.2f})",
+            )
+
+
+def _stale_data(rule: Rule, rows: Sequence[Row], now: datetime) -> Iterator[AlertCandidate]:
+    max_age = timedelta(minutes=float(rule.param("max_age_minutes", 120.0)))
+    for row in rows:
+        last = _ts(row.get("last_row_time"))
+        if last is None or now - last > max_age:
+            age = "never" if last is None else f"{(now - last).total_seconds() / 60:.0f} min ago"
+            yield rule.candidate(
+                row, f"No new rows in {row.get('source')} (last: {age})", source=str(row.get("source", ""))
+            )
+
+
+_Evaluator = Callable[[Rule, Sequence[Row], datetime], Iterator[AlertCandidate]]
+EVALUATORS: Mapping[RuleKind, _Evaluator] = {
+    RuleKind.JOB_FAILURE: _job_failure,
+    RuleKind.HEALTH_SCORE: _health_score,
+    RuleKind.ANOMALY: _anomaly,
+    RuleKind.SLA_DURATION: _sla_duration,
+    RuleKind.SLA_DEADLINE: _sla_deadline,
+    RuleKind.COST_SPIKE: _cost_spike,
+    RuleKind.STALE_DATA: _stale_data,
+}
+
+
+def evaluate_rules(
+    rules: Sequence[Rule], inputs: Mapping[str, Sequence[Row]], now: datetime
+) -> list[AlertCandidate]:
+    """Every candidate the rules produce over the input tables (rows outside a rule's matchers skipped)."""
+    out: list[AlertCandidate] = []
+    for rule in rules:
+        rows = [r for r in inputs.get(INPUT_TABLE[rule.kind], ()) if rule.covers(r)]
+        out.extend(EVALUATORS[rule.kind](rule, rows, now))
+    return out

@@ -40,7 +40,8 @@ def get_spark(
 
     if target != "local" or running_on_databricks():
         return SparkSession.builder.appName(app_name).getOrCreate()
-    active = SparkSession.getActiveSession()
+    # One embedded session per process: Airflow tasks run in-process under dag.test() share it.
+    active = SparkSession.getActiveSession() or SparkSession._instantiatedSession
     if active is not None:
         return active
     jars = fetch_delta_jars(jars_dir)
@@ -64,6 +65,7 @@ def get_spark(
         .config("spark.databricks.delta.snapshotPartitions", "2")
         .config("spark.databricks.delta.schema.autoMerge.enabled", "false")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+
     )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("SPARK_LOG_LEVEL", "WARN"))

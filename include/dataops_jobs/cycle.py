@@ -1,0 +1,152 @@
+"""DataOpsOrchestrator: one monitoring cycle (collect, then analyse) over one data interval.
+
+The same stages run as separate Airflow tasks (``dataops_jobs.entrypoint``), as one Databricks task,
+or from the ``dataops run`` command; this module only sequences them and summarises.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from dataops_jobs.collectors import CollectResult, Interval, builtin_collectors
+from dataops_jobs.io import TableLocator, load_watermarks, read_output, save_watermarks
+from dataops_jobs.processors import ProcessResult, builtin_processors
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from dataops_jobs.collectors.base import BaseCollector
+    from dataops_jobs.config import Config
+    from dataops_jobs.processors import BaseProcessor
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+#: Stage name -> collectors or processors it runs. ``collect_runs`` and ``collect_metrics`` are
+#: separate so the two heavy reads can run as separate tasks.
+STAGES = ("collect_runs", "collect_metrics", "health", "anomalies")
+
+
+def utc_naive(value: datetime) -> datetime:
+    """Spark returns naive UTC timestamps; compare like with like (and drop pendulum's subclass)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return datetime(value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond)
+
+
+@dataclass
+class CycleSummary:
+    """What a cycle did, for the log, the CLI and XCom (small, JSON-safe)."""
+
+    interval_start: str
+    interval_end: str
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def rows_read(self) -> int:
+        """Source rows read across collectors (new rows plus the overlap re-read for late rows)."""
+        return sum(sum(s.get("rows_read", {}).values()) for s in self.stages.values())
+
+    @property
+    def rows_new(self) -> int:
+        """Source rows newer than the previous watermarks."""
+        return sum(sum(s.get("rows_new", {}).values()) for s in self.stages.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form."""
+        return {"interval_start": self.interval_start, "interval_end": self.interval_end,
+                "stages": self.stages, "rows_read": self.rows_read, "rows_new": self.rows_new, "seconds": round(self.seconds, 2)}
+
+
+class DataOpsOrchestrator:
+    """Runs the monitoring stages (the seed's orchestrator): collectors then processors."""
+
+    def __init__(
+        self,
+        spark: SparkSession,
+        config: Config,
+        *,
+        collectors: list[type[BaseCollector]] | None = None,
+        processors: list[type[BaseProcessor]] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.spark = spark
+        self.config = config
+        self.locator = TableLocator(config)
+        self.collectors = collectors if collectors is not None else builtin_collectors()
+        self.processors = processors if processors is not None else builtin_processors()
+        self.progress = progress or (lambda msg: log.info("%s", msg))
+
+    def stage_members(self, stage: str) -> list[type[Any]]:
+        """The collector or processor classes that make up ``stage``."""
+        by_name = {c.name: c for c in self.collectors} | {p.name: p for p in self.processors}
+        members = {
+            "collect_runs": ["jobs"],
+            "collect_metrics": ["metrics", "costs"],
+            "health": ["health"],
+            "anomalies": ["anomalies"],
+        }.get(stage)
+        if members is None:
+            raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+        return [by_name[m] for m in members if m in by_name]
+
+    def run_stage(self, stage: str, interval: Interval) -> dict[str, Any]:
+        """Run one stage over ``interval``; return its JSON-safe result."""
+        interval = Interval(utc_naive(interval.start), utc_naive(interval.end))
+        started = time.monotonic()
+        result: dict[str, Any] = {"rows_read": {}, "rows_new": {}, "rows_written": {}, "incremental": False,
+                                  "details": {}}
+        for cls in self.stage_members(stage):
+            self.progress(f"{stage}: {cls.name} ...")
+            if stage.startswith("collect"):
+                self._collect(cls, interval, result)
+            else:
+                done: ProcessResult = cls(self.spark, self.config, self.locator).process(interval)
+                result["rows_written"][done.name] = done.rows_written
+                result["details"][done.name] = done.details
+        result["seconds"] = round(time.monotonic() - started, 2)
+        self.progress(f"{stage}: done in {result['seconds']} s")
+        return result
+
+    def _collect(self, cls: type[BaseCollector], interval: Interval, result: dict[str, Any]) -> None:
+        marks = load_watermarks(self.spark, self.locator)
+        done: CollectResult = cls(self.spark, self.config, self.locator).collect(interval, marks)
+        save_watermarks(self.spark, self.locator, done.watermarks, interval.end)
+        result["rows_read"].update(done.rows_read)
+        result["rows_new"].update(done.rows_new)
+        result["rows_written"][done.name] = done.rows_written
+        result["incremental"] = result["incremental"] or done.incremental
+        self.progress(
+            f"  {done.name}: {sum(done.rows_new.values())} new source rows "
+            f"({sum(done.rows_read.values())} read with the overlap; "
+            f"{'incremental' if done.incremental else 'initial backfill'}), merged {done.rows_written}"
+        )
+
+    def run_cycle(self, interval: Interval, stages: tuple[str, ...] = STAGES) -> CycleSummary:
+        """All stages in order."""
+        started = time.monotonic()
+        summary = CycleSummary(interval.start.isoformat(), interval.end.isoformat())
+        for stage in stages:
+            summary.stages[stage] = self.run_stage(stage, interval)
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def overview(self, top: int = 5) -> dict[str, Any]:
+        """Readable state of the tables: jobs seen, runs, failures, least healthy jobs, locations."""
+        from dataops_jobs.reporting import overview
+
+        return overview(self.spark, self.locator, top=top)
+
+
+def table_locations(locator: TableLocator, names: list[str]) -> dict[str, str]:
+    """Where each output table is (path or name), for summaries."""
+    return {n: (locator.output(n).path or locator.output(n).name) for n in names}
+
+
+__all__ = ["STAGES", "CycleSummary", "DataOpsOrchestrator", "Interval", "read_output", "table_locations"]

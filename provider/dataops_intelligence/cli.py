@@ -1,0 +1,202 @@
+"""The ``dataops`` command: simulate a workspace, run a cycle, run the demo, score a series.
+
+Exit codes: 0 success; 2 configuration or usage error; 3 a source table cannot be read; 4 a Delta
+write failed; 5 the Airflow DAG run failed; 1 anything else. Heavy modules (Spark, Airflow) are
+imported only by the subcommand that needs them, so ``dataops --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_OTHER, EXIT_CONFIG, EXIT_SOURCE, EXIT_WRITE, EXIT_DAG = 0, 1, 2, 3, 4, 5
+
+
+def say(message: str) -> None:
+    """Progress for humans, on stdout, flushed (the demo's narrative)."""
+    print(f"[dataops {datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def _config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="base YAML config (default: $DATAOPS_CONFIG or the project's config/base.yaml)",
+    )
+    parser.add_argument("--env", default=None, help="environment overlay: dev, staging, prod")
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from dataops_intelligence.settings import config_path, environment
+    from dataops_jobs.config import load_config
+
+    return load_config(config_path(args.config), env=environment(args.env))
+
+
+def _spark(config: Any) -> Any:
+    from dataops_jobs.session import get_spark
+
+    local = config.local
+    return get_spark(
+        master=local.spark_master,
+        shuffle_partitions=local.shuffle_partitions,
+        driver_memory=local.driver_memory,
+        jars_dir=Path(local.jars_dir) if local.jars_dir else None,
+    )
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Write a simulated workspace (or append one day to it) in the local system-table layout."""
+    from dataops_jobs import simulator
+
+    config = _load(args)
+    path = Path(args.path or config.local.system_tables_path)
+    say("starting local Spark ...")
+    spark = _spark(config)
+    if args.append_day:
+        say(f"appending one simulated day to {path} ...")
+        summary = simulator.append_day(spark, str(path))
+    else:
+        say(f"simulating {args.jobs} jobs over {args.days} days into {path} ...")
+        summary = simulator.simulate_workspace(
+            spark, str(path), jobs=args.jobs, days=args.days, seed=args.seed
+        )
+    say(f"done: {summary}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """One monitoring cycle outside Airflow (cron, a Databricks job, a shell)."""
+    from dataops_jobs.collectors import Interval
+    from dataops_jobs.cycle import DataOpsOrchestrator, utc_naive
+
+    config = _load(args)
+    end = args.interval_end or datetime.now(timezone.utc)
+    say("starting local Spark ...")
+    orchestrator = DataOpsOrchestrator(_spark(config), config, progress=say)
+    summary = orchestrator.run_cycle(Interval(utc_naive(end), utc_naive(end)))
+    print_summary(summary.to_dict(), orchestrator.overview())
+    return EXIT_OK
+
+
+def print_summary(cycle: dict[str, Any], overview: dict[str, Any]) -> None:
+    """The readable end-of-cycle summary."""
+    out = sys.stdout
+    out.write("\n=== DataOps Intelligence: cycle summary ===\n")
+    out.write(f"interval end        : {cycle.get('interval_end')}\n")
+    out.write(f"new source rows read: {cycle.get('rows_read')}\n")
+    for stage, res in cycle.get("stages", {}).items():
+        reads = ", ".join(f"{k}={v}" for k, v in res.get("rows_read", {}).items()) or "-"
+        mode = "incremental" if res.get("incremental") else ("initial" if res.get("rows_read") else "")
+        out.write(f"  {stage:<16} read {reads} {mode} ({res.get('seconds', '?')} s)\n")
+    out.write(f"jobs seen           : {overview.get('jobs', 0)}\n")
+    out.write(f"runs collected      : {overview.get('runs', 0)} ({overview.get('running', 0)} in flight)\n")
+    out.write(f"failed runs         : {overview.get('failed', 0)}\n")
+    for row in overview.get("least_healthy", []):
+        out.write(
+            f"  least healthy: {row.get('job_name') or row.get('job_id')}: {row.get('health_score'):.0f}"
+            f" ({row.get('trend')}) {row.get('explanation', '')}\n"
+        )
+    for row in overview.get("anomalies", []):
+        out.write(
+            f"  anomaly [{row.get('severity')}] {row.get('job_name') or row.get('job_id')}: "
+            f"{row.get('explanation')}\n"
+        )
+    out.write("tables:\n")
+    for name, info in overview.get("tables", {}).items():
+        out.write(f"  {name:<18} {info['rows']:>9} rows  {info['location']}\n")
+    out.flush()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Simulate (first time) or append a day (later), then run the monitoring DAG under dag.test()."""
+    from dataops_intelligence.demo import run_demo
+
+    return run_demo(args, say)
+
+
+def cmd_detect_series(args: argparse.Namespace) -> int:
+    """Score a NAB-format CSV with the resource-metric detector."""
+    from dataops_intelligence.quality.detect_series import main as detect_main
+
+    return int(detect_main([str(args.input), str(args.output)]))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``dataops`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="dataops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sim = sub.add_parser("simulate", help="write a simulated workspace's system tables (Delta)")
+    _config_args(sim)
+    sim.add_argument("--path", default=None, help="system tables root (default: local.system_tables_path)")
+    sim.add_argument("--jobs", type=int, default=200)
+    sim.add_argument("--days", type=int, default=30)
+    sim.add_argument("--seed", type=int, default=42)
+    sim.add_argument(
+        "--append-day", action="store_true", help="append the next day to an existing simulation"
+    )
+    sim.set_defaults(func=cmd_simulate)
+    run = sub.add_parser("run", help="run one monitoring cycle outside Airflow")
+    _config_args(run)
+    run.add_argument(
+        "--interval-end",
+        type=lambda v: datetime.fromisoformat(v),
+        default=None,
+        help="end of the data interval (ISO 8601, UTC; default now)",
+    )
+    run.set_defaults(func=cmd_run)
+    demo = sub.add_parser("demo", help="simulate a workspace and run the monitoring DAG end to end")
+    _config_args(demo)
+    demo.add_argument("--jobs", type=int, default=200)
+    demo.add_argument("--days", type=int, default=30)
+    demo.add_argument("--reset", action="store_true", help="start again from a fresh simulation")
+    demo.set_defaults(func=cmd_demo)
+    det = sub.add_parser("detect-series", help="score a NAB CSV (timestamp,value) causally")
+    det.add_argument("input", type=Path)
+    det.add_argument("output", type=Path)
+    det.set_defaults(func=cmd_detect_series)
+    return parser
+
+
+def _errors() -> list[tuple[type[BaseException], int, Callable[[BaseException], str]]]:
+    from dataops_jobs.config import format_config_error
+    from dataops_jobs.errors import ConfigError
+    from dataops_jobs.io import DeltaWriteError, SourceTableError
+
+    return [
+        (ConfigError, EXIT_CONFIG, lambda e: format_config_error(e)),  # type: ignore[arg-type]
+        (SourceTableError, EXIT_SOURCE, str),
+        (DeltaWriteError, EXIT_WRITE, str),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        for kind, code, render in _errors():
+            if isinstance(exc, kind):
+                print(f"dataops: error: {render(exc)}", file=sys.stderr)
+                return code
+        raise
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, default=str, indent=2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Operators that run the monitoring stages on the configured compute target."""

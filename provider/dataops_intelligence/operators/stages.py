@@ -1,0 +1,130 @@
+"""One operator per monitoring stage over a shared base, all driven by ``compute.target``.
+
+- ``local``: the stage runs in the worker on embedded PySpark + Delta (the demo and test default).
+- ``databricks`` / ``spark_submit``: the same entrypoint submitted to a cluster (``dataops_intelligence.
+  operators.remote``).
+
+Constructors only store and validate; config is loaded in ``execute``. The task's interval comes from
+Airflow's ``data_interval_start/end``, never from ``now()``, so a re-run processes the same interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator
+
+from dataops_intelligence.settings import config_path, environment
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from dataops_jobs.config import Config
+
+TARGETS = ("local", "databricks", "spark_submit")
+
+
+def task_interval(context: Context) -> tuple[datetime, datetime]:
+    """The task's data interval; a manual run without one covers the 30 minutes before it ran."""
+    end = context.get("data_interval_end")
+    start = context.get("data_interval_start")
+    if end is None:
+        dag_run = context.get("dag_run")
+        end = getattr(dag_run, "run_after", None) or datetime.now(timezone.utc)
+    if start is None or start >= end:
+        start = end - timedelta(minutes=30)
+    return start, end
+
+
+class DataOpsStageOperator(BaseOperator):
+    """Runs one monitoring stage (``collect_runs``, ``collect_metrics``, ``health``, ``anomalies``).
+
+    :param stage: the stage to run.
+    :param config_path: base YAML config (default: ``[dataops] config_path``, ``DATAOPS_CONFIG``, the
+        project's ``config/base.yaml``).
+    :param environment: config overlay (dev, staging, prod).
+    :param compute_target: overrides ``compute.target`` from the config.
+    """
+
+    template_fields: Sequence[str] = ("config_path", "environment")
+    ui_color = "#e8f4fd"
+    stage: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        *,
+        stage: str | None = None,
+        config_path: str | None = None,
+        environment: str | None = None,
+        compute_target: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.stage_name = stage or self.stage
+        if not self.stage_name:
+            raise ValueError(f"{type(self).__name__} needs a stage")
+        if compute_target is not None and compute_target not in TARGETS:
+            raise ValueError(f"compute_target must be one of {', '.join(TARGETS)}, not {compute_target!r}")
+        self.config_path = config_path
+        self.environment = environment
+        self.compute_target = compute_target
+
+    def load_config(self) -> Config:
+        """The validated config for this task."""
+        from dataops_jobs.config import load_config
+
+        return load_config(config_path(self.config_path), env=environment(self.environment))
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Run the stage for the task's data interval; return a small JSON-safe summary for XCom."""
+        config = self.load_config()
+        target = self.compute_target or config.compute.target
+        start, end = task_interval(context)
+        self.log.info("stage %s on %s for interval (%s, %s]", self.stage_name, target, start, end)
+        if target == "local":
+            return self.run_local(config, start, end)
+        from dataops_intelligence.operators.remote import run_remote
+
+        return run_remote(self, config, target, start, end, context)
+
+    def run_local(self, config: Config, start: datetime, end: datetime) -> dict[str, Any]:
+        """Run the stage in this worker on embedded Spark + Delta."""
+        from pathlib import Path
+
+        from dataops_jobs.collectors import Interval
+        from dataops_jobs.cycle import DataOpsOrchestrator
+        from dataops_jobs.session import get_spark
+
+        local = config.local
+        spark = get_spark(master=local.spark_master, shuffle_partitions=local.shuffle_partitions,
+                          driver_memory=local.driver_memory,
+                          jars_dir=Path(local.jars_dir) if local.jars_dir else None)
+        orchestrator = DataOpsOrchestrator(spark, config, progress=lambda m: self.log.info("%s", m))
+        result = orchestrator.run_stage(self.stage_name, Interval(start, end))
+        return {"stage": self.stage_name, "target": "local", **result}
+
+
+class CollectJobRunsOperator(DataOpsStageOperator):
+    """Collects job runs from ``system.lakeflow`` into ``job_monitoring``."""
+
+    stage = "collect_runs"
+
+
+class CollectMetricsOperator(DataOpsStageOperator):
+    """Collects cluster utilisation and run costs into ``resource_metrics`` and ``job_costs``."""
+
+    stage = "collect_metrics"
+
+
+class HealthScoreOperator(DataOpsStageOperator):
+    """Computes ``job_health_scores``."""
+
+    stage = "health"
+
+
+class AnomalyDetectionOperator(DataOpsStageOperator):
+    """Detects anomalies into ``job_anomalies``."""
+
+    stage = "anomalies"

@@ -49,15 +49,17 @@ def cluster_minutes(nodes: DataFrame, capacity: DataFrame) -> DataFrame:
         .withColumn("timestamp", F.date_trunc("minute", "start_time"))
         .groupBy(*CLUSTER_KEYS, "timestamp")
         .agg(
-            F.avg(cpu).alias("cpu_utilization"),
-            F.avg("mem_used_percent").alias("memory_utilization"),
-            F.avg("_disk_used").alias("disk_utilization"),
+            # Rounded: a floating-point mean depends on summation order, and a re-run must give
+            # the same table whatever the partitioning.
+            F.round(F.avg(cpu), 4).alias("cpu_utilization"),
+            F.round(F.avg("mem_used_percent"), 4).alias("memory_utilization"),
+            F.round(F.avg("_disk_used"), 4).alias("disk_utilization"),
             F.sum(F.coalesce("network_sent_bytes", F.lit(0)) + F.coalesce("network_received_bytes", F.lit(0)))
             .cast("bigint").alias("network_io"),
             F.max(cpu).alias("cpu_utilization_max"),
             F.max("mem_used_percent").alias("memory_utilization_max"),
             F.max(F.when(F.col("driver"), F.col("mem_used_percent"))).alias("driver_memory_utilization"),
-            F.avg("cpu_wait_percent").alias("cpu_wait_percent"),
+            F.round(F.avg("cpu_wait_percent"), 4).alias("cpu_wait_percent"),
             F.max("mem_swap_percent").alias("swap_percent"),
             F.countDistinct("instance_id").cast("int").alias("instance_count"),
         )

@@ -25,7 +25,7 @@ TABLES = ("job_monitoring", "resource_metrics", "job_costs")
 def snapshot(df: DataFrame | None) -> list[tuple[Any, ...]]:
     assert df is not None
     cols = sorted(c for c in df.columns if c != "collected_at")
-    return sorted((tuple(str(r[c]) for c in cols) for r in df.select(*cols).collect()))
+    return sorted(tuple(str(r[c]) for c in cols) for r in df.select(*cols).collect())
 
 
 def orchestrator(spark: SparkSession, root: Path, warehouse: str) -> DataOpsOrchestrator:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import TYPE_CHECKING
 
 from dataops_jobs.spark_jars import fetch_delta_jars
@@ -46,6 +47,8 @@ def get_spark(
         return active
     jars = fetch_delta_jars(jars_dir)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python workers (applyInPandas) must run the interpreter that has this package installed.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.master(master)
         .appName(app_name)

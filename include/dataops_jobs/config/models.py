@@ -207,6 +207,9 @@ class HealthConfig(StrictModel):
     baseline_days: int = Field(default=30, ge=1)
     min_runs_for_confidence: int = Field(default=10, ge=1)
     weights: HealthWeights = Field(default_factory=HealthWeights)
+    neutral_score: float = Field(default=75.0, ge=0, le=100)
+    trend_z: float = Field(default=2.58, gt=0)
+    drift_tolerance: float = Field(default=0.1, ge=0)
 
 
 def _default_thresholds() -> dict[str, float]:
@@ -223,6 +226,17 @@ class AnomalyConfig(StrictModel):
     min_history_runs: int = Field(default=8, ge=1)
     severity_thresholds: dict[str, float] = Field(default_factory=_default_thresholds)
     resource_metrics: list[Identifier] = Field(default_factory=_default_metrics)
+    history_days: int = Field(default=60, ge=1)
+    resource_history_days: int = Field(default=14, ge=1)
+    failure_streak_runs: int = Field(default=3, ge=2)
+    retry_storm_runs: int = Field(default=4, ge=2)
+    retry_storm_window: int = Field(default=10, ge=2)
+    saturation_percent: float = Field(default=95.0, gt=0, le=100)
+    memory_warn_percent: float = Field(default=80.0, gt=0, le=100)
+    forecast_horizon_minutes: int = Field(default=60, ge=1)
+    trend_minutes: int = Field(default=30, ge=5)
+    cpu_saturation_percent: float = Field(default=85.0, gt=0, le=100)
+    cpu_saturation_minutes: int = Field(default=20, ge=2)
 
     @field_validator("severity_thresholds")
     @classmethod

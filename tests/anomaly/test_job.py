@@ -1,0 +1,132 @@
+"""AnomalyDetector on crafted tables: a 3x regression by its second run, a memory leak before
+saturation, failure streaks, cost spikes, deterministic ids and no duplicates on re-runs."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "health"))
+from crafted import END, WS, daily_runs, make_config, metric_row, run, write
+
+from dataops_jobs.anomaly.job import AnomalyDetector
+from dataops_jobs.collectors.base import Interval
+from dataops_jobs.io import TableLocator, read_output
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+pytestmark = pytest.mark.spark
+INTERVAL = Interval(END - timedelta(days=40), END)
+LEAK_START = END - timedelta(hours=5)
+
+
+def _runs() -> list[dict[str, Any]]:
+    base = [30.0, 28.0, 33.0, 31.0, 29.0, 35.0, 27.0, 30.0, 32.0, 29.0] * 3
+    rows = daily_runs("regress", [*base, 90.0, 95.0, 88.0])
+    statuses = ["SUCCEEDED"] * 25 + ["FAILED"] * 4 + ["SUCCEEDED"]
+    rows += daily_runs("streak", [20.0] * 30, statuses=statuses)
+    rows += daily_runs("spiky", [40.0] * 30)
+    rows.append(run("leaky", 0, LEAK_START, 150.0, cluster="c-leak"))
+    return rows
+
+
+def _costs() -> list[dict[str, Any]]:
+    from decimal import Decimal
+
+    out = []
+    for i in range(30):
+        dbus = Decimal("8.0") * (4 if i == 28 else 1)
+        out.append({"workspace_id": WS, "job_id": "spiky", "run_id": f"spiky-r{i:04d}", "usage_start": END,
+                    "usage_end": END, "dbus": dbus, "list_cost": dbus, "currency_code": "USD",
+                    "sku_names": ["JOBS"], "is_serverless": False, "record_count": 1})
+    return out
+
+
+def _leak() -> list[dict[str, Any]]:
+    """Busiest-node memory ramps from 45 % to 99 % over 150 minutes (saturates at ~95 %)."""
+    rows = []
+    for m in range(150):
+        mem = 45.0 + 54.0 * (m / 149) ** 1.3
+        rows.append(metric_row("c-leak", LEAK_START + timedelta(minutes=m), job_id="leaky", run_id="leaky-r0000",
+                               cpu=50.0, mem=mem - 5, mem_max=mem))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def detected(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    config = make_config(tmp_path_factory.mktemp("anomalies"))
+    write(spark, config, "job_monitoring", _runs())
+    write(spark, config, "job_costs", _costs())
+    write(spark, config, "resource_metrics", _leak())
+    locator = TableLocator(config)
+    first = AnomalyDetector(spark, config, locator).process(INTERVAL)
+    df = read_output(spark, locator, "job_anomalies")
+    assert df is not None
+    rows = [r.asDict() for r in df.orderBy("detected_at").collect()]
+    second = AnomalyDetector(spark, config, locator).process(INTERVAL)
+    again = read_output(spark, locator, "job_anomalies")
+    assert again is not None
+    return {"rows": rows, "first": first, "second": second, "count_again": again.count(),
+            "ids_again": {r["anomaly_id"] for r in again.select("anomaly_id").collect()}}
+
+
+def _of(detected: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in detected["rows"] if r["anomaly_type"] == kind]
+
+
+def test_3x_regression_flagged_by_its_second_run(detected: dict[str, Any]) -> None:
+    found = [r for r in _of(detected, "duration_regression") if r["job_id"] == "regress"]
+    runs = sorted(r["run_id"] for r in found)
+    assert runs[0] in ("regress-r0030", "regress-r0031")
+    assert "regress-r0032" in runs  # still flagged: the baseline did not silently adapt
+    first = found[0]
+    assert first["observed"] == 90.0
+    assert 25 < first["expected"] < 35
+    assert first["lower_bound"] < first["expected"] < first["upper_bound"] < 90
+    assert first["severity"] in ("low", "medium", "high", "critical")
+    assert "x its median of" in first["explanation"]
+    assert first["detected_at"] == END.replace(hour=2) - timedelta(days=3) + timedelta(minutes=90)
+
+
+def test_memory_leak_flagged_before_saturation(detected: dict[str, Any]) -> None:
+    leak = _of(detected, "memory_saturation_forecast")
+    assert len(leak) == 1
+    saturated_at = next(r for r in _leak() if r["memory_utilization_max"] >= 95)["timestamp"]
+    assert leak[0]["detected_at"] < saturated_at
+    assert leak[0]["cluster_id"] == "c-leak"
+    assert leak[0]["job_id"] == "leaky"
+    assert "projected to reach 95%" in leak[0]["explanation"]
+
+
+def test_failure_streak_and_cost_spike(detected: dict[str, Any]) -> None:
+    streak = _of(detected, "failure_streak")
+    assert [r["run_id"] for r in streak] == ["streak-r0027"]
+    assert "3 consecutive failed runs" in streak[0]["explanation"]
+    spike = _of(detected, "cost_spike")
+    assert [r["run_id"] for r in spike] == ["spiky-r0028"]
+    assert spike[0]["observed"] == pytest.approx(4 * 8.0 / (40 / 60))
+
+
+def test_rerun_adds_no_duplicates(detected: dict[str, Any]) -> None:
+    ids = {r["anomaly_id"] for r in detected["rows"]}
+    assert len(ids) == len(detected["rows"]) > 0
+    assert detected["count_again"] == len(detected["rows"])
+    assert detected["ids_again"] == ids
+    assert detected["first"].rows_written == detected["second"].rows_written
+
+
+def test_only_the_new_interval_is_emitted(spark: SparkSession, tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    write(spark, config, "job_monitoring", _runs())
+    locator = TableLocator(config)
+    late = Interval(END - timedelta(days=1), END)
+    AnomalyDetector(spark, config, locator).process(late)
+    df = read_output(spark, locator, "job_anomalies")
+    assert df is not None
+    found = {(r["anomaly_type"], r["run_id"]) for r in df.collect()}
+    assert found == {("duration_regression", "regress-r0032")}

@@ -1,0 +1,236 @@
+"""``AlertCycleOperator``: one alert cycle per data interval (rules → policy → outbox → channels → record).
+
+One task rather than an evaluation task and a dispatch task: the outbox pattern needs the decision,
+the durable outbox write and the sends in one engine cycle that reads the alert state back first.
+Split in two, the candidates would have to travel through XCom (big) or another table, and the
+dispatch task would be a second engine cycle anyway. Pending and failed deliveries of earlier cycles
+go out at the start of the send phase of every cycle, so the same task is also the retry loop.
+
+Clocks. The rules are evaluated *as of the interval end* (``data_interval_end``), so a re-run sees the
+same inputs. The policy and the outbox run on the wall clock (repeat interval, claim leases,
+redelivery), like Alertmanager: a re-run of the same interval finds the alert already notified and
+sends nothing new. A re-run of an *older* interval than the latest one evaluated (a backfill or a
+cleared old run) only flushes the outbox: evaluating the past would re-open resolved alerts and
+resolve firing ones.
+
+State rules (failures, health, SLA, staleness) resolve when a cycle no longer finds them, with a
+resolved notification; event rules (anomalies, cost spikes) are seen in the cycle that found them and
+expire quietly after ``resolve_timeout``, so an event never produces a "resolved" message.
+
+A failed delivery never fails the task: it is recorded in the outbox (attempts, redacted error, next
+attempt) and retried by the next cycle. The task fails only when evaluation itself is broken
+(config, unreadable tables), and Airflow's retries handle that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from dataops_intelligence.operators.stages import TARGETS, task_interval
+from dataops_intelligence.settings import config_path, environment
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from airflow.sdk import Context
+    from pyspark.sql import SparkSession
+
+    from dataops_intelligence.alerting.delta_store import DeltaAlertStore
+    from dataops_intelligence.alerting.engine import CycleReport
+    from dataops_intelligence.alerting.model import AlertCandidate
+    from dataops_intelligence.alerting.rules_loader import AlertingSettings
+    from dataops_jobs.config import Config
+
+#: Rule kinds whose alerts are events: not resolved by absence, they expire after resolve_timeout.
+EVENT_KINDS = frozenset({"anomaly", "cost_spike"})
+
+
+def _utc(value: datetime) -> datetime:
+    """A plain timezone-aware UTC datetime (drops pendulum's subclass)."""
+    value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    v = value.astimezone(timezone.utc)
+    return datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, tzinfo=timezone.utc)
+
+
+def muted(settings: AlertingSettings) -> AlertingSettings:
+    """``alerting.enabled: false``: alerts are still evaluated and recorded, never routed anywhere."""
+    policy = replace(
+        settings.policy, escalations=tuple(replace(e, add_channels=()) for e in settings.policy.escalations)
+    )
+    rules = tuple(replace(r, routes=()) for r in settings.rules)
+    return replace(settings, rules=rules, channels=(), policy=policy)
+
+
+class AlertCycleOperator(BaseOperator):
+    """Evaluates the alert rules over the task's data interval and delivers through the Delta outbox.
+
+    :param config_path: base YAML config (default: ``[dataops] config_path``, ``DATAOPS_CONFIG``,
+        the project's ``config/base.yaml``); its ``alerting`` section is merged onto the rules file.
+    :param environment: config overlay (dev, staging, prod).
+    :param rules_path: the rules file (default: ``DATAOPS_ALERTING_RULES``, the project's
+        ``config/alerting_rules.yaml``).
+    :param compute_target: overrides ``compute.target``; only ``local`` runs the Delta store in the
+        worker today.
+    :param honour_group_wait: the data interval already is the grouping window (every candidate of
+        an interval is decided at once, and nothing new arrives while waiting), so by default a new
+        group is notified in the cycle that found it. With True the rules file's ``group_wait``
+        holds across cycles: set it to at least the schedule interval to require a condition to be
+        seen by two cycles before it notifies (flap suppression).
+    :param runs_lookback: how far back job runs are read (see ``alerting.inputs.InputWindow``).
+    :param runs_per_job: runs kept per job (the longest failure streak a rule can count).
+    :param event_lag: widens the anomaly and cost windows back, for late rows.
+    :param max_input_rows: cap per input table; more fails the task instead of dropping rows.
+    """
+
+    template_fields: Sequence[str] = ("config_path", "environment", "rules_path")
+    ui_color = "#fde8e8"
+
+    def __init__(
+        self,
+        *,
+        config_path: str | None = None,
+        environment: str | None = None,
+        rules_path: str | None = None,
+        compute_target: str | None = None,
+        honour_group_wait: bool = False,
+        runs_lookback: timedelta = timedelta(days=7),
+        runs_per_job: int = 10,
+        event_lag: timedelta = timedelta(0),
+        max_input_rows: int = 100_000,
+        **kwargs: Any,
+    ) -> None:
+        # Two cycles deciding on the same state would both notify: one instance at a time.
+        kwargs.setdefault("max_active_tis_per_dag", 1)
+        super().__init__(**kwargs)
+        if compute_target is not None and compute_target not in TARGETS:
+            raise ValueError(f"compute_target must be one of {', '.join(TARGETS)}, not {compute_target!r}")
+        if runs_per_job < 1 or max_input_rows < 1:
+            raise ValueError("runs_per_job and max_input_rows must be at least 1")
+        if runs_lookback <= timedelta(0) or event_lag < timedelta(0):
+            raise ValueError("runs_lookback must be positive and event_lag not negative")
+        self.config_path = config_path
+        self.environment = environment
+        self.rules_path = rules_path
+        self.compute_target = compute_target
+        self.honour_group_wait = honour_group_wait
+        self.runs_lookback = runs_lookback
+        self.runs_per_job = runs_per_job
+        self.event_lag = event_lag
+        self.max_input_rows = max_input_rows
+
+    # -- configuration -------------------------------------------------------------------------
+    def load_config(self) -> Config:
+        """The validated monitoring config for this task."""
+        from dataops_jobs.config import load_config
+
+        return load_config(config_path(self.config_path), env=environment(self.environment))
+
+    def load_settings(self, config: Config) -> AlertingSettings:
+        """Rules file + the config's ``alerting`` section (``merge_seed_config``); muted when disabled."""
+        from dataops_intelligence.alerting.rules_loader import load_settings
+        from dataops_intelligence.alerting.seed_config import merge_seed_config
+        from dataops_intelligence.notifiers import default_rules_path
+
+        from_file = load_settings(self.rules_path or default_rules_path())
+        settings = merge_seed_config(from_file, config.alerting)
+        if settings is None:
+            self.log.info("alerting is disabled: alerts are evaluated and recorded, not sent")
+            settings = muted(from_file)
+        if not self.honour_group_wait:
+            settings = replace(settings, policy=replace(settings.policy, group_wait=timedelta(0)))
+        return settings
+
+    def manager_kwargs(self) -> dict[str, Any]:
+        """Extra ``AlertManager.from_settings`` arguments (clock, sleep, retry, registry): a test seam."""
+        return {}
+
+    def spark(self, config: Config) -> SparkSession:
+        """The embedded Spark + Delta session of the local target."""
+        from pathlib import Path
+
+        from dataops_jobs.session import get_spark
+
+        local = config.local
+        return get_spark(
+            master=local.spark_master,
+            shuffle_partitions=local.shuffle_partitions,
+            driver_memory=local.driver_memory,
+            jars_dir=Path(local.jars_dir) if local.jars_dir else None,
+        )
+
+    # -- the cycle -----------------------------------------------------------------------------
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Run one cycle for the data interval; return counts only (XCom)."""
+        from dataops_intelligence.alerting.delta_store import DeltaAlertStore
+        from dataops_intelligence.alerting.engine import AlertManager
+        from dataops_intelligence.operators.remote import RemoteTargetUnavailable
+
+        config = self.load_config()
+        target = self.compute_target or config.compute.target
+        if target != "local":
+            raise RemoteTargetUnavailable(
+                "AlertCycleOperator needs the Delta tables in the worker (compute target 'local'), "
+                f"not {target!r}"
+            )
+        start, end = (_utc(t) for t in task_interval(context))
+        settings = self.load_settings(config)
+        store = DeltaAlertStore.from_config(self.spark(config), config)
+        manager = AlertManager.from_settings(settings, store, **self.manager_kwargs())
+        last = store.last_evaluated_end()
+        if last is not None and end < last:
+            self.log.warning(
+                "interval (%s, %s] is older than the latest evaluated (%s): replay, outbox flush only",
+                start,
+                end,
+                last,
+            )
+            return self._summary(manager.flush_outbox(), end, replay=True)
+        candidates, state_rules = self.evaluate(store, settings, start, end)
+        report = manager.run_cycle(candidates=candidates, evaluated_rules=state_rules)
+        summary = self._summary(report, end, replay=False)
+        store.record_cycle(start, end, report.started_at, summary)
+        return summary
+
+    def evaluate(
+        self, store: DeltaAlertStore, settings: AlertingSettings, start: datetime, end: datetime
+    ) -> tuple[list[AlertCandidate], list[str]]:
+        """Read the inputs the configured rules need and evaluate them as of ``end``."""
+        from dataops_intelligence.alerting.inputs import InputWindow, read_inputs, tables_for
+        from dataops_intelligence.alerting.rules import evaluate_rules
+
+        window = InputWindow(
+            start,
+            end,
+            runs_lookback=self.runs_lookback,
+            runs_per_job=self.runs_per_job,
+            event_lag=self.event_lag,
+            max_rows=self.max_input_rows,
+        )
+        inputs = read_inputs(store.spark, store.locator, window, tables_for(r.kind for r in settings.rules))
+        candidates = evaluate_rules(settings.rules, inputs, end)
+        state_rules = [r.name for r in settings.rules if r.kind.value not in EVENT_KINDS]
+        return candidates, state_rules
+
+    def _summary(self, report: CycleReport, end: datetime, *, replay: bool) -> dict[str, Any]:
+        summary = {
+            "interval_end": end.isoformat(),
+            "replay": replay,
+            "candidates": report.candidates,
+            "notifications": report.notifications,
+            "sent": len(report.sent),
+            "failed": len(report.failed),
+            "deferred": len(report.deferred),
+        }
+        if report.failed:
+            self.log.warning(
+                "%d deliveries failed; they stay in the alert outbox and are retried by the next cycle",
+                len(report.failed),
+            )
+        return summary
+
+
+__all__ = ["EVENT_KINDS", "AlertCycleOperator", "muted"]

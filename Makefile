@@ -27,6 +27,11 @@ lint: setup
 	$(BIN)/ruff check provider include dags tests benchmarks
 	$(BIN)/mypy
 
+# A real Airflow (api-server, scheduler, dag-processor, triggerer; LocalExecutor, SQLite) with the demo
+# workspace, UI on http://localhost:8080; the login is printed at start-up. Ctrl-C stops it.
+airflow: setup
+	scripts/airflow_stack.sh
+
 bench: setup
 	$(BIN)/python benchmarks/cycle_benchmark.py
 

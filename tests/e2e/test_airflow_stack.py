@@ -1,0 +1,230 @@
+"""End to end in a real Airflow: api-server, scheduler, dag-processor and triggerer (LocalExecutor,
+SQLite, parallelism 3) started by ``scripts/airflow_stack.sh`` in a temporary home.
+
+The test simulates a tiny workspace, triggers ``dataops_monitoring`` through the REST API, waits for
+success, checks the output tables, and checks that the Deadline Alert (a 1-minute cycle budget,
+which a cycle of five Spark tasks always exceeds) reached a loopback webhook through the alert
+engine. Everything binds 127.0.0.1; the whole process group is killed at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pytest
+import yaml
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pyspark.sql import SparkSession
+
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
+REPO = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT = 150
+RUN_TIMEOUT = int(os.environ.get("DATAOPS_E2E_RUN_TIMEOUT", "600"))  # a loaded 2-core box is slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """Loopback webhook: records every JSON body it is sent."""
+
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).received.append({"path": self.path, "body": json.loads(body or b"{}")})
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    Receiver.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], Receiver.received
+    server.shutdown()
+
+
+class Api:
+    """Minimal REST client: a token from the simple auth manager's generated password file."""
+
+    def __init__(self, port: int, home: Path) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())["admin"]
+        token = self.call("POST", "/auth/token", {"username": "admin", "password": password}, auth=False)
+        self.token = token["access_token"]
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None, *, auth: bool = True) -> Any:
+        headers = {"Content-Type": "application/json"}
+        if auth:
+            headers["Authorization"] = f"Bearer {self.token}"
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, headers=headers, method=method)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"{}")
+
+
+def wait_for(predicate: Any, timeout: float, what: str, interval: float = 2.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except (OSError, urllib.error.URLError, KeyError, ValueError) as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+def write_config(tmp: Path, system: Path, webhook_port: int) -> dict[str, str]:
+    """Config (1-minute budget, a schedule that never fires soon) + rules file + env for the stack."""
+    config = tmp / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "environment": "e2e",
+        "local": {"system_tables_path": str(system), "warehouse_path": str(tmp / "warehouse"),
+                  "driver_memory": "1g"},
+        # 29 February: unpausing must not create a scheduled run that would queue before ours.
+        "schedules": {"monitoring": "0 0 29 2 *", "cycle_time_budget_minutes": 1, "retries": 0},
+        "sla": {"jobs": [{"job_id": "*never*", "max_duration_minutes": 1}]},
+    }))
+    rules = tmp / "alerting_rules.yaml"
+    rules.write_text(yaml.safe_dump({
+        "policy": {"group_wait_seconds": 0},
+        "channels": {"hook": {"type": "webhook", "conn_id": "e2e_hook",
+                              "options": {"endpoint": "/alerts", "secret_env": "E2E_WEBHOOK_SECRET"}}},
+        "rules": [],
+    }))
+    return {
+        "DATAOPS_CONFIG": str(config),
+        "DATAOPS_ALERTING_RULES": str(rules),
+        "E2E_WEBHOOK_SECRET": "e2e-secret",
+        "AIRFLOW_CONN_E2E_HOOK": json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": webhook_port,
+                                             "schema": "http"}),
+    }
+
+
+@pytest.fixture
+def stack(tmp_path: Path, spark: SparkSession, receiver: tuple[int, list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    from dataops_jobs import simulator
+
+    summary = simulator.simulate_workspace(spark, str(tmp_path / "system"), jobs=2, days=1, seed=5)
+    port = free_port()
+    home = tmp_path / "airflow"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
+        **write_config(tmp_path, tmp_path / "system", receiver[0]),
+        "AIRFLOW_STACK_HOME": str(home),
+        "AIRFLOW_STACK_PORT": str(port),
+        "AIRFLOW_STACK_PARALLELISM": "3",
+        "DATAOPS_STACK_DEMO": "0",
+    }
+    log = (tmp_path / "stack.out").open("w")
+    proc = subprocess.Popen([str(REPO / "scripts" / "airflow_stack.sh")], cwd=REPO, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield {"port": port, "home": home, "summary": summary, "proc": proc, "tmp": tmp_path,
+               "received": receiver[1], "config": env["DATAOPS_CONFIG"]}
+    finally:
+        _kill_group(proc)
+        log.close()
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group (the script and every component), then SIGKILL every descendant.
+
+    Task processes start sessions of their own, so the tree is collected before signalling.
+    """
+    import psutil
+
+    try:
+        tree = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        tree = []
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=40)
+    for child in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    psutil.wait_procs(tree, timeout=10)
+    assert not [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], "leftover processes"
+
+
+def _healthy(port: int) -> bool:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=10) as response:
+        health = json.loads(response.read())
+    return all(health[c]["status"] == "healthy" for c in ("metadatabase", "scheduler", "triggerer", "dag_processor"))
+
+
+def test_monitoring_dag_in_a_running_airflow(stack: dict[str, Any], spark: SparkSession) -> None:
+    from dataops_jobs.config import load_config
+    from dataops_jobs.io import TableLocator, read_output
+
+    port, home = stack["port"], stack["home"]
+    wait_for(lambda: _healthy(port), STARTUP_TIMEOUT, "all four components healthy")
+    api = Api(port, home)
+    wait_for(lambda: api.call("GET", "/api/v2/dags/dataops_monitoring")["dag_id"], 90, "the DAG parsed")
+    assert api.call("GET", "/api/v2/importErrors")["total_entries"] == 0
+
+    run = api.call("POST", "/api/v2/dags/dataops_monitoring/dagRuns", {"logical_date": None})
+    api.call("PATCH", "/api/v2/dags/dataops_monitoring", {"is_paused": False})
+    run_path = f"/api/v2/dags/dataops_monitoring/dagRuns/{urllib.request.quote(run['dag_run_id'])}"
+
+    def finished() -> str | None:
+        state = api.call("GET", run_path)["state"]
+        return state if state in ("success", "failed") else None
+
+    assert wait_for(finished, RUN_TIMEOUT, "the monitoring run to finish", interval=5) == "success"
+    tasks = api.call("GET", f"{run_path}/taskInstances")["task_instances"]
+    assert {t["task_id"]: t["state"] for t in tasks} == dict.fromkeys(
+        ["collect_job_runs", "collect_metrics_and_costs", "health_scores", "detect_anomalies", "evaluate_slas"],
+        "success")
+
+    locator = TableLocator(load_config(Path(stack["config"])))
+    runs = read_output(spark, locator, "job_monitoring")
+    assert runs is not None
+    assert runs.count() == stack["summary"].runs
+
+    # The 1-minute budget was missed: the triggerer ran the AsyncCallback, which went through the alert
+    # engine to the loopback webhook.
+    received = wait_for(lambda: [r for r in stack["received"] if _is_deadline(r["body"])], 60,
+                        "the deadline alert at the loopback webhook")
+    alert = received[0]["body"]["alerts"][0]
+    assert alert["rule"] == "airflow_deadline_missed"
+    assert "missed its deadline" in alert["message"]
+    assert received[0]["path"] == "/alerts"
+
+
+def _is_deadline(body: dict[str, Any]) -> bool:
+    return any(a.get("rule") == "airflow_deadline_missed" for a in body.get("alerts", []))

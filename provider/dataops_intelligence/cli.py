@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 EXIT_OK, EXIT_OTHER, EXIT_CONFIG, EXIT_SOURCE, EXIT_WRITE, EXIT_DAG = 0, 1, 2, 3, 4, 5
 
@@ -129,6 +131,28 @@ def cmd_detect_series(args: argparse.Namespace) -> int:
     return int(detect_main([str(args.input), str(args.output)]))
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Build the include/ wheel and upload it with the entry script to compute.databricks.code_path."""
+    import tempfile
+
+    from dataops_intelligence import deploy
+
+    config = _load(args)
+    code_path = args.code_path or config.compute.databricks.code_path
+    with tempfile.TemporaryDirectory(prefix="dataops-deploy-") as tmp:
+        say(f"building the jobs wheel from {args.include_dir} ...")
+        wheel = deploy.build_wheel(args.include_dir, Path(tmp))
+        files = deploy.artifacts(wheel)
+        if args.dry_run:
+            say(f"dry run: would upload {sorted(files)} to {code_path}")
+            return EXIT_OK
+        client = deploy.workspace_client(args.host or config.databricks.workspace_url)
+        result = deploy.upload(client, code_path, files)
+    for path, digest in result.files.items():
+        say(f"uploaded {path} (sha256 {digest[:12]})")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``dataops`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -160,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=30)
     demo.add_argument("--reset", action="store_true", help="start again from a fresh simulation")
     demo.set_defaults(func=cmd_demo)
+    dep = sub.add_parser("deploy", help="build the jobs wheel and upload it to compute.databricks.code_path")
+    _config_args(dep)
+    dep.add_argument("--include-dir", type=Path, default=Path(__file__).resolve().parents[2] / "include")
+    dep.add_argument("--code-path", default=None, help="override compute.databricks.code_path")
+    dep.add_argument("--host", default=None, help="workspace URL (default databricks.workspace_url / SDK auth)")
+    dep.add_argument("--dry-run", action="store_true", help="build and list the files, upload nothing")
+    dep.set_defaults(func=cmd_deploy)
     det = sub.add_parser("detect-series", help="score a NAB CSV (timestamp,value) causally")
     det.add_argument("input", type=Path)
     det.add_argument("output", type=Path)

@@ -22,9 +22,28 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "DataOps Intelligence",
-                "python-modules": ["dataops_intelligence.operators.stages"],
+                "python-modules": [
+                    "dataops_intelligence.operators.stages",
+                    "dataops_intelligence.operators.databricks",
+                ],
             }
         ],
+        "hooks": [
+            {
+                "integration-name": "DataOps Intelligence",
+                "python-modules": [
+                    "dataops_intelligence.hooks.databricks",
+                    "dataops_intelligence.hooks.spark_submit",
+                ],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "DataOps Intelligence",
+                "python-modules": ["dataops_intelligence.triggers.databricks"],
+            }
+        ],
+        "extra-links": ["dataops_intelligence.links.DataOpsRunLink"],
         "config": {
             "dataops": {
                 "description": "Deployment-wide settings of DataOps Intelligence.",
@@ -42,6 +61,21 @@ def get_provider_info() -> dict[str, Any]:
                         "type": "string",
                         "example": "prod",
                         "default": "",
+                    },
+                    "databricks_retry_limit": {
+                        "description": "Attempts per Databricks API call on connection errors, 429 and 5xx.",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "8",
+                        "default": "8",
+                    },
+                    "databricks_retry_delay": {
+                        "description": "First retry wait in seconds (doubles per attempt, at least "
+                        "Retry-After, at most 60 s).",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "1.0",
+                        "default": "1.0",
                     },
                 },
             }

@@ -1,8 +1,8 @@
 """One operator per monitoring stage over a shared base, all driven by ``compute.target``.
 
 - ``local``: the stage runs in the worker on embedded PySpark + Delta (the demo and test default).
-- ``databricks`` / ``spark_submit``: the same entrypoint submitted to a cluster (``dataops_intelligence.
-  operators.remote``).
+- ``databricks`` / ``spark_submit``: the same entrypoint submitted to a cluster (``operators.databricks``:
+  ``runs/submit``, deferrable by default; ``operators.spark_submit``: the ``spark-submit`` binary).
 
 Constructors only store and validate; config is loaded in ``execute``. The task's interval comes from
 Airflow's ``data_interval_start/end``, never from ``now()``, so a re-run processes the same interval.
@@ -10,15 +10,19 @@ Airflow's ``data_interval_start/end``, never from ``now()``, so a re-run process
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
+from dataops_intelligence.links import DataOpsRunLink
+from dataops_intelligence.operators.databricks import DatabricksRunMixin
+from dataops_intelligence.operators.spark_submit import SparkSubmitMixin
 from dataops_intelligence.settings import config_path, environment
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from airflow.sdk import Context
 
     from dataops_jobs.config import Config
@@ -38,7 +42,7 @@ def task_interval(context: Context) -> tuple[datetime, datetime]:
     return start, end
 
 
-class DataOpsStageOperator(BaseOperator):
+class DataOpsStageOperator(DatabricksRunMixin, SparkSubmitMixin, BaseOperator):
     """Runs one monitoring stage (``collect_runs``, ``collect_metrics``, ``health``, ``anomalies``).
 
     :param stage: the stage to run.
@@ -46,9 +50,15 @@ class DataOpsStageOperator(BaseOperator):
         project's ``config/base.yaml``).
     :param environment: config overlay (dev, staging, prod).
     :param compute_target: overrides ``compute.target`` from the config.
+    :param deferrable: ``databricks`` target: wait in the triggerer (default
+        ``compute.databricks.deferrable``, True).
+    :param databricks_conn_id: ``databricks`` target: overrides ``databricks.conn_id``.
+    :param databricks_task_type: ``spark_python_task`` (the uploaded entry script) or
+        ``python_wheel_task`` (entry point ``dataops-job`` of the jobs wheel).
     """
 
     template_fields: Sequence[str] = ("config_path", "environment")
+    operator_extra_links = (DataOpsRunLink(),)
     ui_color = "#e8f4fd"
     stage: ClassVar[str] = ""
 
@@ -59,6 +69,9 @@ class DataOpsStageOperator(BaseOperator):
         config_path: str | None = None,
         environment: str | None = None,
         compute_target: str | None = None,
+        deferrable: bool | None = None,
+        databricks_conn_id: str | None = None,
+        databricks_task_type: str = "spark_python_task",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -70,6 +83,9 @@ class DataOpsStageOperator(BaseOperator):
         self.config_path = config_path
         self.environment = environment
         self.compute_target = compute_target
+        self.deferrable = deferrable
+        self.databricks_conn_id = databricks_conn_id
+        self.databricks_task_type = self.check_task_type(databricks_task_type)
 
     def load_config(self) -> Config:
         """The validated config for this task."""
@@ -85,9 +101,10 @@ class DataOpsStageOperator(BaseOperator):
         self.log.info("stage %s on %s for interval (%s, %s]", self.stage_name, target, start, end)
         if target == "local":
             return self.run_local(config, start, end)
-        from dataops_intelligence.operators.remote import run_remote
-
-        return run_remote(self, config, target, start, end, context)
+        if target == "databricks":
+            return {"stage": self.stage_name, **self.run_databricks_stage(self.stage_name, config, start, end,
+                                                                           context)}
+        return self.run_spark_submit(self.stage_name, config, start, end)
 
     def run_local(self, config: Config, start: datetime, end: datetime) -> dict[str, Any]:
         """Run the stage in this worker on embedded Spark + Delta."""

@@ -1,0 +1,1 @@
+"""Thin hooks over the official providers (only what they lack)."""

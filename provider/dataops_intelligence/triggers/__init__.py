@@ -1,0 +1,1 @@
+"""Triggers of DataOps Intelligence (thin subclasses of the official ones)."""

@@ -80,12 +80,15 @@ def run_demo(args: Any, say: Say) -> int:
     """The demo: simulate or append, run the DAG, print the summary."""
     from dataops_intelligence.cli import EXIT_DAG, EXIT_OK, _load, print_summary
 
-    config = _load(args)
-    root = Path(config.local.warehouse_path).resolve().parent
+    # Airflow reads its home when first imported (loading the config may import it): set it first.
+    airflow_home = Path(os.environ.get("DATAOPS_HOME", ".dataops")).resolve() / "airflow"
     if args.reset:
-        for p in (config.local.system_tables_path, config.local.warehouse_path, root / "airflow"):
+        shutil.rmtree(airflow_home, ignore_errors=True)
+    prepare_airflow_env(airflow_home)
+    config = _load(args)
+    if args.reset:
+        for p in (config.local.system_tables_path, config.local.warehouse_path):
             shutil.rmtree(p, ignore_errors=True)
-    prepare_airflow_env(root / "airflow")
     end = simulate_or_append(config, args, say)
     state = run_dag(end, say)
     if state != "success":

@@ -43,7 +43,11 @@ def overview(spark: SparkSession, locator: TableLocator, *, top: int = 5) -> dic
 
 def _least_healthy(health: Any, top: int) -> list[dict[str, Any]]:
     latest = health.groupBy("job_id").agg(F.max("calculation_time").alias("calculation_time"))
-    rows = health.join(latest, ["job_id", "calculation_time"]).orderBy("health_score").limit(top).collect()
+    # Confident scores first: a job with two runs sits near the neutral prior and says so, but the
+    # jobs to look at are those whose low score is backed by enough runs.
+    low_confidence = F.coalesce(F.col("confidence"), F.lit(0.0)) < 0.5
+    rows = (health.join(latest, ["job_id", "calculation_time"]).orderBy(low_confidence, "health_score")
+            .limit(top).collect())
     keep = ("job_id", "job_name", "health_score", "trend", "confidence", "explanation")
     return [{k: r[k] for k in keep if k in r.__fields__} for r in rows]
 

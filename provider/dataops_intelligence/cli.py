@@ -97,7 +97,8 @@ def print_summary(cycle: dict[str, Any], overview: dict[str, Any]) -> None:
     for stage, res in cycle.get("stages", {}).items():
         reads = ", ".join(f"{k}={v}" for k, v in res.get("rows_read", {}).items()) or "-"
         mode = "incremental" if res.get("incremental") else ("initial" if res.get("rows_read") else "")
-        out.write(f"  {stage:<16} read {reads} {mode} ({res.get('seconds', '?')} s)\n")
+        took = f" ({res['seconds']} s)" if "seconds" in res else ""
+        out.write(f"  {stage:<16} read {reads} {mode}{took}\n")
     out.write(f"jobs seen           : {overview.get('jobs', 0)}\n")
     out.write(f"runs collected      : {overview.get('runs', 0)} ({overview.get('running', 0)} in flight)\n")
     out.write(f"failed runs         : {overview.get('failed', 0)}\n")

@@ -208,7 +208,8 @@ def test_monitoring_dag_in_a_running_airflow(stack: dict[str, Any], spark: Spark
     assert wait_for(finished, RUN_TIMEOUT, "the monitoring run to finish", interval=5) == "success"
     tasks = api.call("GET", f"{run_path}/taskInstances")["task_instances"]
     assert {t["task_id"]: t["state"] for t in tasks} == dict.fromkeys(
-        ["collect_job_runs", "collect_metrics_and_costs", "health_scores", "detect_anomalies", "evaluate_slas"],
+        ["collect_job_runs", "collect_metrics_and_costs", "health_scores", "detect_anomalies", "evaluate_slas",
+         "evaluate_and_send_alerts"],
         "success")
 
     locator = TableLocator(load_config(Path(stack["config"])))

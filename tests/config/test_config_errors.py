@@ -80,11 +80,11 @@ CASES = {
         line=5,
     ),
     "literal databricks token": Case(
-        base="databricks:\n  access_token: dapi0123456789abcdef0123\n",
+        base="databricks:\n  access_token: dapiFAKE_not_a_token\n",
         key="databricks.access_token",
         expected="secrets only by reference: use env:VAR or conn:CONN_ID",
         line=2,
-        secret="dapi0123456789abcdef0123",
+        secret="dapiFAKE_not_a_token",
     ),
     "literal webhook URL as signing secret": Case(
         base="alerting:\n  channels:\n    webhook:\n      signing_secret: https://hooks.slack.com/services/T0/B0/XyZ\n",
@@ -95,10 +95,10 @@ CASES = {
     ),
     "secret substituted from the environment": Case(
         base="databricks:\n  access_token: ${SLACK_TOKEN}\n",
-        environ={"SLACK_TOKEN": "xoxb-123-456-abcdef"},
+        environ={"SLACK_TOKEN": "xoxb-FAKE"},
         key="databricks.access_token",
         expected="secrets only by reference",
-        secret="xoxb-123-456-abcdef",
+        secret="xoxb-FAKE",
     ),
     "string for int": Case(
         base="collection:\n  lookback_days: thirty\n",

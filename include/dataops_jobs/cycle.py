@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from dataops_jobs.collectors import CollectResult, Interval, builtin_collectors
-from dataops_jobs.io import TableLocator, load_watermarks, read_output, save_watermarks
+from dataops_jobs.io import TableLocator, load_watermarks, save_watermarks
 from dataops_jobs.processors import ProcessResult, builtin_processors
 
 if TYPE_CHECKING:
@@ -144,9 +144,4 @@ class DataOpsOrchestrator:
         return overview(self.spark, self.locator, top=top)
 
 
-def table_locations(locator: TableLocator, names: list[str]) -> dict[str, str]:
-    """Where each output table is (path or name), for summaries."""
-    return {n: (locator.output(n).path or locator.output(n).name) for n in names}
-
-
-__all__ = ["STAGES", "CycleSummary", "DataOpsOrchestrator", "Interval", "read_output", "table_locations"]
+__all__ = ["STAGES", "CycleSummary", "DataOpsOrchestrator", "Interval"]

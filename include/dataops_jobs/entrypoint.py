@@ -65,15 +65,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run the requested stage(s) and return the JSON-safe result."""
     from dataops_jobs.collectors import Interval
     from dataops_jobs.cycle import DataOpsOrchestrator
-    from dataops_jobs.session import get_spark
+    from dataops_jobs.session import spark_for
 
     config = load(args)
     end = args.interval_end or datetime.now(timezone.utc)
     start = args.interval_start or end - timedelta(minutes=30)
-    local = config.local
-    spark = get_spark(target=config.compute.target, master=local.spark_master,
-                      shuffle_partitions=local.shuffle_partitions, driver_memory=local.driver_memory,
-                      jars_dir=Path(local.jars_dir) if local.jars_dir else None)
+    spark = spark_for(config)
     orchestrator = DataOpsOrchestrator(spark, config)
     interval = Interval(start, end)
     if args.stage == "cycle":

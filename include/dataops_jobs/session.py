@@ -19,12 +19,24 @@ if TYPE_CHECKING:
 
     from pyspark.sql import SparkSession
 
+    from dataops_jobs.config import Config
+
 log = logging.getLogger(__name__)
 
 
 def running_on_databricks() -> bool:
     """True inside a Databricks runtime (serverless, job or all-purpose cluster)."""
     return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def spark_for(config: Config, *, target: str | None = None) -> SparkSession:
+    """The session for a validated config: ``target`` (default ``compute.target``) and ``local.*``."""
+    from pathlib import Path
+
+    local = config.local
+    return get_spark(target=target or config.compute.target, master=local.spark_master,
+                     shuffle_partitions=local.shuffle_partitions, driver_memory=local.driver_memory,
+                     jars_dir=Path(local.jars_dir) if local.jars_dir else None)
 
 
 def get_spark(

@@ -8,7 +8,6 @@ imported only by the subcommand that needs them, so ``dataops --help`` is instan
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,15 +42,9 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def _spark(config: Any) -> Any:
-    from dataops_jobs.session import get_spark
+    from dataops_intelligence.operators._spark import local_spark
 
-    local = config.local
-    return get_spark(
-        master=local.spark_master,
-        shuffle_partitions=local.shuffle_partitions,
-        driver_memory=local.driver_memory,
-        jars_dir=Path(local.jars_dir) if local.jars_dir else None,
-    )
+    return local_spark(config)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -224,10 +217,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"dataops: error: {render(exc)}", file=sys.stderr)
                 return code
         raise
-
-
-def _json(data: Any) -> str:
-    return json.dumps(data, default=str, indent=2)
 
 
 if __name__ == "__main__":

@@ -39,14 +39,12 @@ def simulation_end(system_tables_path: Path) -> datetime | None:
 
 def simulate_or_append(config: Any, args: Any, say: Say) -> datetime:
     """Simulate the workspace the first time, append a day afterwards; return the simulated now."""
+    from dataops_intelligence.operators._spark import local_spark
     from dataops_jobs import simulator
-    from dataops_jobs.session import get_spark
 
     path = Path(config.local.system_tables_path).resolve()
     say("starting local Spark with Delta Lake (jars from the local cache) ...")
-    local = config.local
-    spark = get_spark(master=local.spark_master, shuffle_partitions=local.shuffle_partitions,
-                      driver_memory=local.driver_memory)
+    spark = local_spark(config)
     if simulation_end(path) is None:
         say(f"simulating a workspace: {args.jobs} jobs over {args.days} days -> {path}")
         summary = simulator.simulate_workspace(spark, str(path), jobs=args.jobs, days=args.days)

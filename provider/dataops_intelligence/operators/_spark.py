@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -13,9 +12,6 @@ if TYPE_CHECKING:
 
 def local_spark(config: Config) -> SparkSession:
     """The worker's local SparkSession with Delta (reused when one is already active)."""
-    from dataops_jobs.session import get_spark
+    from dataops_jobs.session import spark_for
 
-    local = config.local
-    return get_spark(master=local.spark_master, shuffle_partitions=local.shuffle_partitions,
-                     driver_memory=local.driver_memory,
-                     jars_dir=Path(local.jars_dir) if local.jars_dir else None)
+    return spark_for(config, target="local")

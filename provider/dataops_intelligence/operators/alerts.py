@@ -150,17 +150,9 @@ class AlertCycleOperator(BaseOperator):
 
     def spark(self, config: Config) -> SparkSession:
         """The embedded Spark + Delta session of the local target."""
-        from pathlib import Path
+        from dataops_intelligence.operators._spark import local_spark
 
-        from dataops_jobs.session import get_spark
-
-        local = config.local
-        return get_spark(
-            master=local.spark_master,
-            shuffle_partitions=local.shuffle_partitions,
-            driver_memory=local.driver_memory,
-            jars_dir=Path(local.jars_dir) if local.jars_dir else None,
-        )
+        return local_spark(config)
 
     # -- the cycle -----------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:

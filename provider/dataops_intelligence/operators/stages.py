@@ -108,16 +108,11 @@ class DataOpsStageOperator(DatabricksRunMixin, SparkSubmitMixin, BaseOperator):
 
     def run_local(self, config: Config, start: datetime, end: datetime) -> dict[str, Any]:
         """Run the stage in this worker on embedded Spark + Delta."""
-        from pathlib import Path
-
+        from dataops_intelligence.operators._spark import local_spark
         from dataops_jobs.collectors import Interval
         from dataops_jobs.cycle import DataOpsOrchestrator
-        from dataops_jobs.session import get_spark
 
-        local = config.local
-        spark = get_spark(master=local.spark_master, shuffle_partitions=local.shuffle_partitions,
-                          driver_memory=local.driver_memory,
-                          jars_dir=Path(local.jars_dir) if local.jars_dir else None)
+        spark = local_spark(config)
         orchestrator = DataOpsOrchestrator(spark, config, progress=lambda m: self.log.info("%s", m))
         result = orchestrator.run_stage(self.stage_name, Interval(start, end))
         return {"stage": self.stage_name, "target": "local", **result}

@@ -20,8 +20,10 @@ $(STAMP): pyproject.toml include/pyproject.toml requirements/constraints.txt
 demo: setup
 	$(BIN)/dataops demo
 
+# Two workers, one test file each at a time (module fixtures stay in one process): the Airflow stack
+# and emulator tests mostly wait on subprocesses, so they overlap well with the in-process Spark tests.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check provider include dags tests benchmarks

@@ -36,7 +36,15 @@ def spark_for(config: Config, *, target: str | None = None) -> SparkSession:
     local = config.local
     return get_spark(target=target or config.compute.target, master=local.spark_master,
                      shuffle_partitions=local.shuffle_partitions, driver_memory=local.driver_memory,
-                     jars_dir=Path(local.jars_dir) if local.jars_dir else None)
+                     jars_dir=Path(local.jars_dir) if local.jars_dir else None,
+                     driver_java_options=local.driver_java_options)
+
+
+def _java_options(options: str | None) -> str:
+    """Driver JVM options: ``local.driver_java_options`` (C1-only JIT and the serial GC by default)."""
+    from dataops_jobs.config.models import DEFAULT_DRIVER_JAVA_OPTIONS
+
+    return DEFAULT_DRIVER_JAVA_OPTIONS if options is None else options
 
 
 def get_spark(
@@ -47,6 +55,7 @@ def get_spark(
     shuffle_partitions: int = 4,
     driver_memory: str = "2g",
     jars_dir: Path | None = None,
+    driver_java_options: str | None = None,
 ) -> SparkSession:
     """Return the session for ``target`` (``local`` builds one; other targets reuse the active one)."""
     from pyspark.sql import SparkSession
@@ -72,6 +81,7 @@ def get_spark(
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.default.parallelism", str(shuffle_partitions))
         .config("spark.driver.memory", driver_memory)
+        .config("spark.driver.extraJavaOptions", _java_options(driver_java_options))
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")

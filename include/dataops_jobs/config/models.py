@@ -153,6 +153,9 @@ class StorageConfig(StrictModel):
     partition_by_date: bool = False
 
 
+DEFAULT_DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
+
 class LocalConfig(StrictModel):
     """The ``local`` target: embedded PySpark + Delta; relative paths are resolved by consumers."""
 
@@ -162,6 +165,10 @@ class LocalConfig(StrictModel):
     spark_master: str = "local[2]"
     shuffle_partitions: int = Field(default=4, ge=1)
     driver_memory: str = "2g"
+    #: JVM options of the embedded driver. The default trades peak JIT speed for less compile work
+    #: (C1 only, one GC thread): a short Delta MERGE workload ran 1.6x faster on a 2-core machine
+    #: (benchmarks/jvm_options_benchmark.py). Set "" for long runs over large workspaces.
+    driver_java_options: str = DEFAULT_DRIVER_JAVA_OPTIONS
 
     @field_validator("driver_memory")
     @classmethod

@@ -12,8 +12,11 @@ Precision = matching anomalies / anomalies of the incident-typed detectors; type
 labels (new termination codes, retry storms, disk/network series) are counted separately.
 Recall = incidents with a matching anomaly / incidents that affected at least one run. "Evaluable"
 excludes incidents that began before their job had ``anomaly.min_history_runs`` runs (a causal
-history-based detector cannot judge those). Delay: affected runs finished up to the first detection
-(1 = found on the first affected run), and minutes from the first affected run's start.
+history-based detector cannot judge those) and failure streaks with fewer than two failed runs
+finished by the end of the simulation (a streak still going on at the end, e.g. the first failure of
+a weekly job: one failure is not a streak for any rule). Delay: affected runs finished up to the
+first detection (1 = found on the first affected run), and minutes from the first affected run's
+start.
 """
 
 from __future__ import annotations
@@ -118,6 +121,18 @@ def _saturation_lead(spark: Any, locator: Any, incident: dict[str, Any], hits: l
     return f"{lead:+.0f} min before saturation" if lead > 0 else f"{-lead:.0f} min after saturation"
 
 
+def _evaluable(kind: str, incident: dict[str, Any], runs: dict[str, Any],
+               runs_by_job: dict[tuple[str, str], list[datetime]], min_history: int) -> tuple[bool, str]:
+    """Whether a causal detector could have found the incident by the end; else why not."""
+    if kind in HISTORY_BASED and _prior_runs(incident, runs_by_job) < min_history:
+        return False, "too little history"
+    if kind == "failure_streak":
+        done = sum(1 for r in incident["affected_run_ids"] if r in runs and runs[r]["end_time"] is not None)
+        if done < 2:
+            return False, f"{done} failed run(s) by the end"
+    return True, ""
+
+
 def _report(spark: Any, locator: Any, root: Path, min_history: int) -> None:
     from pyspark.sql import functions as F
 
@@ -167,13 +182,13 @@ def _recall(spark: Any, locator: Any, anomalies: list[dict[str, Any]], incidents
         delays: list[str] = []
         for inc in rows:
             hits = [a for a in anomalies if _matches(a, inc)]
-            ok = _prior_runs(inc, runs_by_job) >= min_history or kind not in HISTORY_BASED
+            ok, why = _evaluable(kind, inc, runs, runs_by_job, min_history)
             found, evaluable, found_eval = found + bool(hits), evaluable + ok, found_eval + (ok and bool(hits))
             delay = _delay(inc, hits, runs)
             note = f"run {delay[0]}, {delay[1]:.0f} min" if delay else "missed"
             if kind == "memory_leak":
                 note += f", {_saturation_lead(spark, locator, inc, hits)}"
-            delays.append(f"{inc['incident_id']}: {note}{'' if ok else ' (too little history)'}")
+            delays.append(f"{inc['incident_id']}: {note}{'' if ok else f' (not evaluable: {why})'}")
         totals = [totals[0] + found, totals[1] + len(rows), totals[2] + found_eval, totals[3] + evaluable]
         print(f"  {kind:20s} recall {found}/{len(rows)} = {found / max(len(rows), 1):.2f}; "
               f"evaluable {found_eval}/{evaluable} = {found_eval / max(evaluable, 1):.2f}")

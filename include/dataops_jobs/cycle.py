@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 #: Stage name -> collectors or processors it runs. ``collect_runs`` and ``collect_metrics`` are
-#: separate so the two heavy reads can run as separate tasks.
-STAGES = ("collect_runs", "collect_metrics", "health", "anomalies")
+#: separate so the two heavy reads can run as separate tasks; ``sla`` evaluates ``sla.jobs`` over
+#: ``job_monitoring`` (``dataops_jobs.sla``) and needs only the runs.
+STAGES = ("collect_runs", "collect_metrics", "health", "anomalies", "sla")
 
 
 def utc_naive(value: datetime) -> datetime:
@@ -99,6 +100,8 @@ class DataOpsOrchestrator:
     def run_stage(self, stage: str, interval: Interval) -> dict[str, Any]:
         """Run one stage over ``interval``; return its JSON-safe result."""
         interval = Interval(utc_naive(interval.start), utc_naive(interval.end))
+        if stage == "sla":
+            return self._sla(interval)
         started = time.monotonic()
         result: dict[str, Any] = {"rows_read": {}, "rows_new": {}, "rows_written": {}, "incremental": False,
                                   "details": {}}
@@ -113,6 +116,17 @@ class DataOpsOrchestrator:
         result["seconds"] = round(time.monotonic() - started, 2)
         self.progress(f"{stage}: done in {result['seconds']} s")
         return result
+
+    def _sla(self, interval: Interval) -> dict[str, Any]:
+        """The ``sla`` stage: breaches as of the interval end MERGEd into ``sla_breaches`` (JSON-safe counts)."""
+        from dataops_jobs.sla import evaluate_slas
+
+        started = time.monotonic()
+        self.progress("sla: evaluating sla.jobs ...")
+        result = evaluate_slas(self.spark, self.config, self.locator, interval.end)
+        seconds = round(time.monotonic() - started, 2)
+        self.progress(f"sla: {result.breaches} breaches ({result.in_flight_breaches} in flight) in {seconds} s")
+        return {**result.to_dict(), "seconds": seconds}
 
     def _collect(self, cls: type[BaseCollector], interval: Interval, result: dict[str, Any]) -> None:
         marks = load_watermarks(self.spark, self.locator)

@@ -21,6 +21,7 @@ from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 from dataops_intelligence.callbacks import on_deadline_missed
 from dataops_intelligence.notifiers import DataOpsNotifier
 from dataops_intelligence.operators.alerts import AlertCycleOperator
+from dataops_intelligence.operators.databricks import DataOpsCycleOperator
 from dataops_intelligence.operators.health_check import (
     AlertChannelsCheckOperator,
     OutputWritableCheckOperator,
@@ -55,6 +56,10 @@ the same interval leaves the same tables. Config: `{config}` (environment `{env}
 
 - **SLAs**: `evaluate_slas` checks `sla.jobs` (max duration, finish-by) incl. runs in flight and
   alerts on breaches (`sla_breaches` table).
+- **Databricks with a job cluster**: the Spark stages (runs, metrics and costs, health, anomalies,
+  SLAs) are one task, `run_monitoring_cycle`: one multi-task run on one shared job cluster.
+- **Alerts**: `evaluate_and_send_alerts` runs in the worker (it holds the channel secrets); on
+  Databricks it reads and writes its tables through the SQL warehouse `compute.databricks.warehouse_id`.
 - **Deadline**: a run not finished {budget} min after it was queued fires a Deadline Alert through
   the alert engine (the run itself carries on).
 - **Failures/retries**: every task reports through `DataOpsNotifier`.
@@ -153,7 +158,11 @@ def _common(config: Config, path: str | None, env: str | None) -> dict[str, Any]
 
 def build_monitoring_dag(path: str | None = None, env: str | None = None, dag_id: str = "dataops_monitoring") -> DAG:
     """``dataops_monitoring``: collect runs, then metrics and costs, then health and anomalies; SLAs
-    after the runs; a Deadline Alert on the cycle's time budget."""
+    after the runs; then the alert cycle; a Deadline Alert on the cycle's time budget.
+
+    On Databricks with a job cluster the Spark stages are one task, ``run_monitoring_cycle`` (one
+    multi-task run on one shared job cluster, see :func:`one_cluster_cycle`).
+    """
     config = load_dag_config(path, env)
     s = config.schedules
     common = _common(config, path, env)
@@ -171,17 +180,33 @@ def build_monitoring_dag(path: str | None = None, env: str | None = None, dag_id
         dagrun_timeout=timedelta(minutes=max(s.cycle_time_budget_minutes * 3, 30)),
         deadline=cycle_deadline(config) if deadline_alerts_enabled() else None,
     ) as dag:
+        alerts = AlertCycleOperator(task_id="evaluate_and_send_alerts", **common)
+        if one_cluster_cycle(config):
+            # One multi-task run on one job cluster: per-stage tasks would start a cluster each.
+            cycle = DataOpsCycleOperator(task_id="run_monitoring_cycle", outlets=[health_asset(config)], **common)
+            cycle >> alerts
+            return dag
         runs = CollectJobRunsOperator(task_id="collect_job_runs", **common)
         metrics = CollectMetricsOperator(task_id="collect_metrics_and_costs", **common)
         health = HealthScoreOperator(task_id="health_scores", outlets=[health_asset(config)], **common)
         anomalies = AnomalyDetectionOperator(task_id="detect_anomalies", **common)
         sla = SlaEvaluationOperator(task_id="evaluate_slas", notify=False, **common)
-        alerts = AlertCycleOperator(task_id="evaluate_and_send_alerts", **common)
         # Collectors share the watermark table, so they run one after the other; SLAs need runs only.
         chain(runs, metrics, [health, anomalies], alerts)
         sla >> alerts
         runs >> sla
     return dag
+
+
+def one_cluster_cycle(config: Config) -> bool:
+    """True when the Spark stages run as ONE Databricks multi-task run (``run_monitoring_cycle``).
+
+    On the ``databricks`` target with ``cluster_mode: job_cluster`` every ``runs/submit`` starts a new
+    cluster, so the stages share one run and one job cluster (a cycle starts at most one cluster).
+    Serverless and an existing cluster start nothing per run: there the per-stage tasks stay, for
+    their separate retries and logs.
+    """
+    return config.compute.target == "databricks" and config.compute.databricks.cluster_mode == "job_cluster"
 
 
 def build_health_check_dag(path: str | None = None, env: str | None = None,

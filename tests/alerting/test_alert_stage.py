@@ -255,6 +255,7 @@ def test_rule_inputs_from_every_table(spark: SparkSession, project: tuple[Path, 
     from dataops_intelligence.alerting.inputs import InputWindow, read_inputs
     from dataops_intelligence.alerting.rules import evaluate_rules
     from dataops_intelligence.alerting.rules_loader import load_settings
+    from dataops_intelligence.alerting.sql import SparkSqlRunner
     from dataops_intelligence.notifiers import default_rules_path
 
     locator = TableLocator(load_config(project[0]))
@@ -346,7 +347,7 @@ def test_rule_inputs_from_every_table(spark: SparkSession, project: tuple[Path, 
     late["end_time"] = END + timedelta(minutes=5)  # finished after the interval: still running as of END
     append(spark, locator, "job_monitoring", [late])
 
-    inputs = read_inputs(spark, locator, InputWindow(START, END))
+    inputs = read_inputs(SparkSqlRunner(spark), locator, InputWindow(START, END))
     assert sorted(inputs) == ["anomalies", "costs", "freshness", "health", "runs", "sla_breaches"]
     health = {r["job_id"]: r for r in inputs["health"]}
     assert (health["1"]["health_score"], health["1"]["previous_score"]) == (55.0, 85.0)

@@ -30,6 +30,13 @@ def _runs() -> list[dict[str, Any]]:
     rows = daily_runs("regress", [*base, 90.0, 95.0, 88.0])
     statuses = ["SUCCEEDED"] * 25 + ["FAILED"] * 4 + ["SUCCEEDED"]
     rows += daily_runs("streak", [20.0] * 30, statuses=statuses)
+    # Two failures of a daily job in a row span a day: not yet a streak (N = 3, 48 hours).
+    rows += daily_runs("blip", [20.0] * 30, statuses=["SUCCEEDED"] * 20 + ["FAILED"] * 2 + ["SUCCEEDED"] * 8)
+    # A weekly job failing twice has been broken for a week: a streak at its second failure.
+    weekly_start = END - timedelta(days=3 + 7 * 7)
+    weekly = ["SUCCEEDED"] * 6 + ["FAILED"] * 2
+    rows += [run("weekly", i, weekly_start + timedelta(days=7 * i), 20.0, status=state)
+             for i, state in enumerate(weekly)]
     rows += daily_runs("spiky", [40.0] * 30)
     rows.append(run("leaky", 0, LEAK_START, 150.0, cluster="c-leak"))
     return rows
@@ -104,9 +111,11 @@ def test_memory_leak_flagged_before_saturation(detected: dict[str, Any]) -> None
 
 
 def test_failure_streak_and_cost_spike(detected: dict[str, Any]) -> None:
-    streak = _of(detected, "failure_streak")
-    assert [r["run_id"] for r in streak] == ["streak-r0027"]
-    assert "3 consecutive failed runs" in streak[0]["explanation"]
+    streak = sorted(_of(detected, "failure_streak"), key=lambda r: r["run_id"])
+    # The daily job by its third failure, the weekly one by its second, the daily pair not at all.
+    assert [r["run_id"] for r in streak] == ["streak-r0027", "weekly-r0007"]
+    assert "3 consecutive failed runs over 48 hours" in streak[0]["explanation"]
+    assert "2 consecutive failed runs over 168 hours" in streak[1]["explanation"]
     spike = _of(detected, "cost_spike")
     assert [r["run_id"] for r in spike] == ["spiky-r0028"]
     assert spike[0]["observed"] == pytest.approx(4 * 8.0 / (40 / 60))

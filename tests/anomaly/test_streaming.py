@@ -153,3 +153,53 @@ def test_version_1_state_is_upgraded() -> None:
     resumed = StreamingDetector.from_state(state)
     assert _alarm_rows(resumed.score_series(stamps[600:], values[600:])) == []
     assert resumed.to_state()["likelihood"] is not None
+
+
+def test_sustained_small_shift_is_alarmed() -> None:
+    # Two hours at a level that single points never leave the usual band for (no new extreme, no
+    # five-point level shift, no unusual jumps), but that no two-hour median has reached before.
+    rng = random.Random(3)
+    values = _noise(1500)
+    shift_start = len(values)
+    values += [10.85 + rng.uniform(-0.15, 0.15) for _ in range(60)]
+    outputs = _run(values)
+    alarms = _alarm_rows(outputs)
+    assert alarms, "the sustained shift was not alarmed"
+    assert shift_start <= alarms[0] < shift_start + DetectorConfig().shift_points
+    assert "sustained-shift" in outputs[alarms[0]].explanation
+    assert max(values[shift_start:]) <= 11.0  # inside the band of single points
+
+
+def test_daily_cycle_is_not_a_sustained_shift() -> None:
+    rng = random.Random(5)
+    values = [50.0 + 30.0 * math.sin(2 * math.pi * i / 288) + rng.uniform(-2.0, 2.0) for i in range(3000)]
+    assert _alarm_rows(_run(values)) == []
+
+
+def test_new_extreme_margin_is_wider_while_the_window_fills() -> None:
+    # The same 10 %-of-range excess is not alarm-worthy after 400 points (the band's edges are still
+    # uncertain) but is once the two-week window is full.
+    def excess_alarmed(history: int) -> bool:
+        values = _noise(history, seed=history)
+        top, bottom = sorted(values)[-2], sorted(values)[1]
+        values.append(top + 0.10 * (top - bottom))
+        return _run(values)[-1].alarm
+
+    assert not excess_alarmed(400)
+    assert excess_alarmed(DetectorConfig().long_window + 10)
+
+
+def test_version_2_state_is_upgraded_with_identical_outputs() -> None:
+    values = _noise(800)
+    values[700:760] = [10.6 + 0.1 * ((i * 3) % 7 - 3) for i in range(60)]
+    stamps = _timestamps(len(values))
+    straight = StreamingDetector().score_series(stamps, values)
+    first = StreamingDetector()
+    first.score_series(stamps[:600], values[:600])
+    state = json.loads(json.dumps(first.to_state()))
+    state["version"] = 2
+    del state["shift_recent"], state["shift_medians"]
+    for key in ("shift_points", "shift_rank", "shift_margin", "early_widening"):
+        del state["config"][key]
+    resumed = StreamingDetector.from_state(state)
+    assert resumed.score_series(stamps[600:], values[600:]) == straight[600:]

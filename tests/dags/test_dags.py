@@ -73,3 +73,28 @@ def test_monitoring_dag_succeeds_under_dag_test(
     runs = read_output(spark, TableLocator(load_config(config_file)), "job_monitoring")
     assert runs is not None
     assert runs.count() == summary.runs
+
+
+@pytest.mark.parametrize(
+    ("compute", "tasks"),
+    [
+        ({"target": "databricks", "databricks": {"cluster_mode": "job_cluster"}},
+         {"run_monitoring_cycle", "evaluate_and_send_alerts"}),
+        ({"target": "databricks", "databricks": {"cluster_mode": "serverless"}},
+         {"collect_job_runs", "collect_metrics_and_costs", "health_scores", "detect_anomalies", "evaluate_slas",
+          "evaluate_and_send_alerts"}),
+    ],
+)
+def test_a_job_cluster_cycle_is_one_task_and_keeps_the_health_asset(
+    tmp_path: Path, compute: dict[str, object], tasks: set[str]
+) -> None:
+    from dataops_intelligence.dag_factory import build_monitoring_dag
+
+    config_file = tmp_path / "base.yaml"
+    config_file.write_text(yaml.safe_dump({"environment": "test", "compute": compute}))
+    dag = build_monitoring_dag(str(config_file))
+    assert set(dag.task_ids) == tasks
+    writer = dag.get_task("run_monitoring_cycle" if "run_monitoring_cycle" in tasks else "health_scores")
+    assert [a.name for a in writer.outlets] == ["dataops_intelligence.monitoring.job_health_scores"]
+    assert dag.get_task("evaluate_and_send_alerts").upstream_task_ids <= tasks
+    assert dag.get_task("evaluate_and_send_alerts").upstream_task_ids

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+# Helper modules of this folder, and the alert tests' HTTP receivers (tests/alerting/alerting_support.py).
 if str(Path(__file__).resolve().parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1] / "alerting")]
 
 from operator_helpers import CODE_PATH, CONN_ID, FAKE_ENTRY, OAUTH_CLIENT, TOKEN
 

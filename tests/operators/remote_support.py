@@ -91,3 +91,44 @@ def table_rows(spark: SparkSession, path: Path) -> list[tuple[Any, ...]]:
     df = spark.read.format("delta").load(str(path))
     cols = sorted(c for c in df.columns if c != "collected_at")
     return sorted((tuple(r) for r in df.select(*cols).collect()), key=repr)
+
+
+class MetastoreMirror:
+    """The emulator's SQL warehouse: ``SparkSqlExecutor`` on the test's own session, which mirrors one
+    schema of the stand-in metastore.
+
+    The job subprocesses register their tables in the Derby metastore, which one JVM at a time can
+    open; the test session cannot share it. So the schema is declared in the test session's catalog at
+    the same location, and before each statement every Delta table found there is registered by
+    name: ``spark_catalog.<schema>.<table>`` resolves to the same files in both catalogs.
+    """
+
+    def __init__(self, spark: SparkSession, root: Path, schema: str) -> None:
+        from dataops_intelligence.emulator.spark_sql import SparkSqlExecutor
+
+        self.spark = spark
+        self.schema = schema
+        self.location = root / "hive-warehouse" / f"{schema}.db"
+        self.location.mkdir(parents=True, exist_ok=True)
+        self.executor = SparkSqlExecutor(spark)
+        self._known: set[str] = set()
+        spark.sql(f"CREATE SCHEMA IF NOT EXISTS spark_catalog.`{schema}` LOCATION '{self.location}'")
+
+    def __call__(self, statement: str, params: Any) -> Any:
+        for table in sorted(self.location.iterdir()):
+            if table.name not in self._known and (table / "_delta_log").is_dir():
+                self.spark.sql(f"CREATE TABLE IF NOT EXISTS spark_catalog.`{self.schema}`.`{table.name}` "
+                               f"USING DELTA LOCATION '{table}'")
+                self._known.add(table.name)
+        return self.executor(statement, params)
+
+
+def stable_rows(spark: SparkSession, path: Path, columns: list[str]) -> list[tuple[Any, ...]]:
+    """Some columns of a Delta table, sorted: rows minus wall-clock stamps. Maps and arrays compare as
+    sorted-key JSON (a map's key order is not part of its value)."""
+    import json
+
+    df = spark.read.format("delta").load(str(path)).select(*columns)
+    rows = [tuple(json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
+                  for v in r.asDict(recursive=True).values()) for r in df.collect()]
+    return sorted(rows, key=repr)

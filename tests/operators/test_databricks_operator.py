@@ -176,7 +176,7 @@ def test_cycle_is_one_multi_task_run_on_one_cluster(
     emulator.set_faults(FaultPlan(seed=3, error_rate=0.3, retry_after_seconds=0))
     op = DataOpsCycleOperator(task_id="cycle", config_path=write_config(tmp_path / "c.yaml"), deferrable=False)
     result = op.execute(context())
-    assert set(result["tasks"]) == {"collect_runs", "collect_metrics", "health", "anomalies"}
+    assert set(result["tasks"]) == {"collect_runs", "collect_metrics", "health", "anomalies", "sla"}
     assert all(r["rows_written"] == {"fake": 1} for r in result["tasks"].values())
     assert _top_level_runs(emulator) == [result["run_id"]]
     from airflow.providers.databricks.hooks.databricks import DatabricksHook

@@ -1,7 +1,12 @@
 """Failure patterns per job, with Spark window functions over the job's terminal runs in start order.
 
-* **Failure streak**: ``failure_streak_runs`` (N) consecutive failed runs (ERROR, FAILED, TIMED_OUT);
-  raised at the N-th failure and again at 2N (escalated), never at every run of the streak.
+* **Failure streak**: consecutive failed runs (ERROR, FAILED, TIMED_OUT). Raised once when the streak
+  becomes due -- at its ``failure_streak_runs``-th (N) failure, or earlier at its second failure when
+  the failures already span ``failure_streak_hours`` -- and again at 2N (escalated), never at every
+  run of the streak. The time condition is for infrequent jobs: a weekly job that failed twice has
+  been broken for a week, and waiting for its third failure would mean a third week (the simulated
+  workspace's weekly streaks were otherwise never found). Two failures of a daily job span about a
+  day, so with the default of 48 hours a daily job still needs N failures.
 * **New termination code**: a failed run ends with a termination code this job has not produced in
   its loaded history, once the job has ``min_history_runs`` runs before it.
 * **Retry storm**: at least ``retry_storm_runs`` of the last ``retry_storm_window`` runs were repaired
@@ -45,23 +50,31 @@ def _ordered() -> WindowSpec:
     return Window.partitionBy(*_JOB).orderBy("start_time", "run_id")
 
 
-def failure_streaks(runs: DataFrame, n: int) -> DataFrame:
-    """The N-th and 2N-th consecutive failed run of every streak."""
+def failure_streaks(runs: DataFrame, n: int, hours: float | None = None) -> DataFrame:
+    """Runs where a failure streak becomes due (N-th failure, or 2nd over ``hours``) or reaches 2N."""
     past = _ordered().rowsBetween(Window.unboundedPreceding, Window.currentRow)
     failed = F.col("is_failed").cast("int")
+    # A streak is the failed runs after the job's k-th success: partition by the successes so far.
+    streak = Window.partitionBy(*_JOB, "_ok_before").orderBy("start_time", "run_id")
+    so_far = streak.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    span_hours = (F.unix_timestamp("end_time") - F.unix_timestamp("_first_failed")) / 3600.0
+    long_enough = F.lit(False) if hours is None else (F.col("_streak") >= 2) & (span_hours >= hours)
+    due = F.col("is_failed") & ((F.col("_streak") >= n) | long_enough)
     streaks = (
         terminal_runs(runs)
         .withColumn("_ok_before", F.sum(1 - failed).over(past))
-        .withColumn("_streak", F.sum(failed).over(
-            Window.partitionBy(*_JOB, "_ok_before").orderBy("start_time", "run_id").rowsBetween(
-                Window.unboundedPreceding, Window.currentRow)))
+        .withColumn("_streak", F.sum(failed).over(so_far))
+        .withColumn("_first_failed", F.min(F.when(F.col("is_failed"), F.col("start_time"))).over(so_far))
+        .withColumn("_due", due)
+        .withColumn("_was_due", F.coalesce(F.lag("_due").over(streak), F.lit(False)))
         .withColumn("_rate", F.avg(failed).over(_ordered().rowsBetween(Window.unboundedPreceding, -1)))
-        .where(F.col("is_failed") & ((F.col("_streak") == n) | (F.col("_streak") == 2 * n)))
+        .where((F.col("_due") & ~F.col("_was_due")) | (F.col("is_failed") & (F.col("_streak") == 2 * n)))
     )
     text = F.format_string(
-        "%d consecutive failed runs (last ended %s with %s); the job failed %.0f%% of its earlier runs",
-        F.col("_streak"), F.col("result_state"), F.coalesce(F.col("termination_code"), F.lit("no code")),
-        F.coalesce(F.col("_rate"), F.lit(0.0)) * 100)
+        "%d consecutive failed runs over %.0f hours (last ended %s with %s); the job failed %.0f%% of its "
+        "earlier runs",
+        F.col("_streak"), span_hours, F.col("result_state"),
+        F.coalesce(F.col("termination_code"), F.lit("no code")), F.coalesce(F.col("_rate"), F.lit(0.0)) * 100)
     return candidates(
         streaks, metric=F.lit("consecutive_failures"), observed=F.col("_streak").cast("double"),
         expected=F.lit(0.0), lower_bound=F.lit(0.0), upper_bound=F.lit(float(n - 1)),
@@ -114,7 +127,7 @@ def retry_storms(runs: DataFrame, threshold: int, window: int) -> DataFrame:
 def failure_anomalies(runs: DataFrame, config: AnomalyConfig) -> DataFrame:
     """All failure-pattern candidates of ``runs`` (job_monitoring rows)."""
     return (
-        failure_streaks(runs, config.failure_streak_runs)
+        failure_streaks(runs, config.failure_streak_runs, config.failure_streak_hours)
         .unionByName(new_termination_codes(runs, config.min_history_runs))
         .unionByName(retry_storms(runs, config.retry_storm_runs, config.retry_storm_window))
     )

@@ -4,21 +4,32 @@ Each :meth:`StreamingDetector.update` sees one (timestamp, value) and scores it 
 past, so the detector runs row by row inside Spark's ``applyInPandas`` and resumes from a saved
 JSON-safe state between micro-batches. Pure Python: no numpy, pandas, Spark or Airflow.
 
-Three tests, each scaled so that a strength of 1.0 is "alarm-worthy", are combined by their
-maximum. Two compare the point with a long trailing window (two weeks of 5-minute points):
+Four tests, each scaled so that a strength of 1.0 is "alarm-worthy", are combined by their
+maximum. Three compare the present with a long trailing window (two weeks of 5-minute points):
 
 * **new extreme** (HTM's "spatial anomaly" rule, made robust to one stray spike): the value leaves
   the band spanned by the 2nd smallest / 2nd largest value of the window, widened by 5 % of that
-  range;
+  range. While the window is still filling, the margin is widened by ``sqrt(long_window / seen)``:
+  the edges of a band learnt from a few hundred points are uncertain (every fresh day brings a
+  "new" extreme of ordinary noise), and the uncertainty of a sample extreme shrinks with the number
+  of points seen. Nothing about the series is assumed, only the count of points already learnt;
 * **level shift**: the median of the last five values leaves the window's 1 %..99 % quantile band
-  by a quarter of that band's width.
+  by a quarter of that band's width;
+* **sustained shift**: the median of the last ``shift_points`` (24: two hours at 5 minutes) values
+  leaves the band spanned by the 2nd smallest / 2nd largest of the *past medians of the same
+  length*, widened by 10 % of that band. Comparing a rolling median with the distribution of its
+  own past values (not with single points, whose band is much wider) finds a level that moved by
+  less than the noise of single points but for longer than ever before: a CPU idling at 1.8 that
+  sits at 2.0 for two hours. A daily cycle does not trigger it, because past medians already span
+  the cycle.
 
-The third is an HTM-style **anomaly likelihood** (:mod:`dataops_jobs.anomaly.likelihood`): the
+The fourth is an HTM-style **anomaly likelihood** (:mod:`dataops_jobs.anomaly.likelihood`): the
 average "local surprise" of the last five points (how the jump from the recent median ranks among
 the last two weeks of jumps) is improbably high under a Gaussian fitted to its own history (tail
 probability <= 1e-6), provided the moves are also at least five inter-quartile ranges of the
-trailing window (which keeps i.i.d. noise silent). It catches a burst of unusual movement inside the usual range (a small spike
-in a quiet stretch, a quiet series waking up) that the range tests cannot see.
+trailing window (which keeps i.i.d. noise silent). It catches a burst of unusual movement inside
+the usual range (a small spike in a quiet stretch, a quiet series waking up) that the range tests
+cannot see.
 
 The combined strength ``s`` becomes a score ``s / (1 + s)`` in [0, 1); the detector alarms at its own
 fixed threshold (score >= 0.5, i.e. s >= 1). One alarm is raised per episode: after an alarm the
@@ -31,6 +42,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -41,8 +53,8 @@ from dataops_jobs.anomaly.windows import SortedWindow
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-STATE_VERSION = 2
-_READABLE_STATE_VERSIONS = (1, 2)
+STATE_VERSION = 3
+_READABLE_STATE_VERSIONS = (1, 2, 3)
 ALARM_SCORE = 0.5
 _EPOCH = datetime(1970, 1, 1)
 
@@ -62,20 +74,35 @@ class DetectorConfig:
     rearm_strength: float = 0.5
     relative_floor: float = 1e-3
     likelihood: LikelihoodConfig | None = field(default_factory=LikelihoodConfig)
+    shift_points: int = 24
+    shift_rank: int = 2
+    shift_margin: float = 0.1
+    early_widening: float = 0.5
 
     def __post_init__(self) -> None:
-        if min(self.warmup, self.long_window, self.extreme_rank, self.level_points) < 1:
+        sizes = (
+            self.warmup,
+            self.long_window,
+            self.extreme_rank,
+            self.level_points,
+            self.shift_points,
+            self.shift_rank,
+        )
+        if min(sizes) < 1:
             raise ValueError(f"window sizes and ranks must be >= 1: {self}")
+        if self.early_widening < 0.0:
+            raise ValueError(f"early_widening must be >= 0, got {self.early_widening}")
         if not 0.0 <= self.level_quantile < 0.5:
             raise ValueError(f"level_quantile must be in [0, 0.5), got {self.level_quantile}")
-        if min(self.extreme_margin, self.level_margin, self.relative_floor) <= 0.0:
+        if min(self.extreme_margin, self.level_margin, self.shift_margin, self.relative_floor) <= 0.0:
             raise ValueError(f"margins and relative_floor must be > 0: {self}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DetectorConfig:
         """Build a configuration from :func:`dataclasses.asdict` output.
 
-        A dict without a ``likelihood`` entry (state version 1) gets the default likelihood.
+        A dict without a ``likelihood`` entry (state version 1) gets the default likelihood, one
+        without the ``shift_*`` / ``early_widening`` entries (versions 1-2) gets their defaults.
         """
         data = dict(data)
         if "likelihood" in data:
@@ -104,17 +131,24 @@ class _Verdict:
 
     extreme: float
     level: float
+    shift: float
     likelihood: float
     recent_median: float
+    shift_median: float
     expected: float
     lower: float
     upper: float
 
     @property
     def strength(self) -> float:
-        return max(self.extreme, self.level, self.likelihood)
+        return max(self.extreme, self.level, self.shift, self.likelihood)
 
     def describe(self, value: float) -> str:
+        if self.shift > max(self.extreme, self.level, self.likelihood):
+            return (
+                f"level held at {self.shift_median:.6g} for longer than ever in the window, away from "
+                f"{self.expected:.6g} (sustained-shift strength {self.shift:.2f})"
+            )
         if self.likelihood > max(self.extreme, self.level):
             return (
                 f"recent moves unusually large for this series around {self.expected:.6g} "
@@ -158,6 +192,8 @@ class StreamingDetector:
         self._history = SortedWindow(self.config.long_window)
         lik_config = self.config.likelihood
         self._likelihood = None if lik_config is None else AnomalyLikelihood(lik_config)
+        self._shift_recent: deque[float] = deque(maxlen=self.config.shift_points)
+        self._shift_medians = SortedWindow(self.config.long_window)
         self._count = 0
         self._last_alarm = -1
         self._armed = True
@@ -175,11 +211,15 @@ class StreamingDetector:
         if not math.isfinite(value):
             raise ValueError(f"value must be finite, got {value!r} at {timestamp!r}")
         likelihood = 0.0 if self._likelihood is None else self._likelihood.update(value, self._spread())
+        self._shift_recent.append(value)
+        shift_median = statistics.median(self._shift_recent)
         if self._count < self.config.warmup:
             remaining = self.config.warmup - self._count
             output = DetectorOutput(ts, value, 0.0, False, value, value, value, f"warm-up, {remaining} left")
         else:
-            output = self._decide(ts, value, self._verdict(value, likelihood))
+            output = self._decide(ts, value, self._verdict(value, likelihood, shift_median))
+        if len(self._shift_recent) == self.config.shift_points:
+            self._shift_medians.push(shift_median)
         self._history.push(value)
         self._count += 1
         self._last_timestamp = ts
@@ -200,6 +240,8 @@ class StreamingDetector:
             "config": asdict(self.config),
             "history": self._history.to_state(),
             "likelihood": None if self._likelihood is None else self._likelihood.to_state(),
+            "shift_recent": list(self._shift_recent),
+            "shift_medians": self._shift_medians.to_state(),
             "count": self._count,
             "last_alarm": self._last_alarm,
             "armed": self._armed,
@@ -211,7 +253,9 @@ class StreamingDetector:
         """Rebuild a detector saved by :meth:`to_state`.
 
         A version-1 state (before the likelihood test) is upgraded by replaying its trailing window
-        into a fresh likelihood estimator, so the resumed detector does not start learning from zero.
+        into a fresh likelihood estimator, and a version 1-2 state (before the sustained-shift test)
+        by replaying it into the rolling medians, so the resumed detector does not start learning
+        from zero.
         """
         if state.get("version") not in _READABLE_STATE_VERSIONS:
             raise ValueError(f"unsupported detector state version {state.get('version')!r}")
@@ -225,12 +269,24 @@ class StreamingDetector:
             for value in replay.recent(len(replay)):
                 detector._likelihood.update(value, detector._spread())
                 detector._history.push(value)
+        if "shift_medians" in state:
+            detector._shift_recent.extend(float(v) for v in state["shift_recent"])
+            detector._shift_medians = SortedWindow.from_state(state["shift_medians"])
+        else:
+            detector._replay_shift_medians()
         detector._count = int(state["count"])
         detector._last_alarm = int(state["last_alarm"])
         detector._armed = bool(state["armed"])
         last = state["last_timestamp"]
         detector._last_timestamp = None if last is None else float(last)
         return detector
+
+    def _replay_shift_medians(self) -> None:
+        """Rebuild the rolling medians from the trailing window (upgrading a pre-version-3 state)."""
+        for value in self._history.recent(len(self._history)):
+            self._shift_recent.append(value)
+            if len(self._shift_recent) == self.config.shift_points:
+                self._shift_medians.push(statistics.median(self._shift_recent))
 
     def _scale(self, spread: float, centre: float) -> float:
         """Floor a spread so that a flat series does not alarm on its first tiny change."""
@@ -243,19 +299,32 @@ class StreamingDetector:
             return 1e-9
         return self._scale(hist.quantile(0.75) - hist.quantile(0.25), hist.quantile(0.5))
 
-    def _verdict(self, value: float, likelihood: float) -> _Verdict:
+    def _shift_strength(self, shift_median: float) -> float:
+        """How far the rolling median leaves the band of its own past values (0 until it has history)."""
+        cfg, medians = self.config, self._shift_medians
+        if len(medians) < cfg.warmup:
+            return 0.0
+        high, low = medians.kth_largest(cfg.shift_rank), medians.kth_smallest(cfg.shift_rank)
+        margin = cfg.shift_margin * self._scale(high - low, medians.quantile(0.5))
+        return _excess(shift_median, low, high, margin)
+
+    def _verdict(self, value: float, likelihood: float, shift_median: float) -> _Verdict:
         cfg, hist = self.config, self._history
         centre = hist.quantile(0.5)
         high, low = hist.kth_largest(cfg.extreme_rank), hist.kth_smallest(cfg.extreme_rank)
-        extreme_margin = cfg.extreme_margin * self._scale(high - low, centre)
+        # Uncertain edges while the window fills: see the module docstring (factor 1 once it is full).
+        widening = (cfg.long_window / len(hist)) ** cfg.early_widening
+        extreme_margin = cfg.extreme_margin * widening * self._scale(high - low, centre)
         recent = statistics.median([*hist.recent(cfg.level_points - 1), value])
         q_high, q_low = hist.quantile(1.0 - cfg.level_quantile), hist.quantile(cfg.level_quantile)
         level_margin = cfg.level_margin * self._scale(q_high - q_low, centre)
         return _Verdict(
             extreme=_excess(value, low, high, extreme_margin),
             level=_excess(recent, q_low, q_high, level_margin),
+            shift=self._shift_strength(shift_median),
             likelihood=likelihood,
             recent_median=recent,
+            shift_median=shift_median,
             expected=centre,
             lower=low - extreme_margin,
             upper=high + extreme_margin,

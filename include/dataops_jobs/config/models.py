@@ -81,6 +81,9 @@ class DatabricksComputeConfig(StrictModel):
     polling_period_seconds: int = Field(default=30, ge=1)
     deferrable: bool = True
     timeout_seconds: int = Field(default=3600, ge=0)
+    #: SQL warehouse the alert task reads its inputs and keeps its state through (Statement Execution
+    #: API); required when the alert task runs on the databricks target.
+    warehouse_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]+$")
 
     @model_validator(mode="after")
     def _cluster_id_for_existing_cluster(self) -> DatabricksComputeConfig:
@@ -236,6 +239,7 @@ class AnomalyConfig(StrictModel):
     history_days: int = Field(default=60, ge=1)
     resource_history_days: int = Field(default=14, ge=1)
     failure_streak_runs: int = Field(default=3, ge=2)
+    failure_streak_hours: float | None = Field(default=48.0, gt=0)
     retry_storm_runs: int = Field(default=4, ge=2)
     retry_storm_window: int = Field(default=10, ge=2)
     saturation_percent: float = Field(default=95.0, gt=0, le=100)

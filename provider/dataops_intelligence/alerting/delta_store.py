@@ -110,88 +110,18 @@ def _schema(table: OutputTable) -> str:
     return ", ".join(f"`{c.name}` {c.type}" for c in table.columns)
 
 
-class DeltaAlertStore:
-    """Alert state, outbox, history and cycle records in Delta tables (the local and Spark targets).
-
-    :param spark: the session (local embedded Delta, or the cluster's).
-    :param locator: resolves the logical table names to paths or catalog names.
+class AlertTablesStore:
+    """What every store over the four alert tables shares: the commit order, the change tracking
+    of ``alert_state``, batched commits and the row encoders. Subclasses say how a MERGE runs
+    (``_merge``): Delta's Python API (:class:`DeltaAlertStore`) or SQL text
+    (``sql_store.SqlAlertStore``).
     """
 
-    def __init__(self, spark: SparkSession, locator: TableLocator) -> None:
-        self.spark = spark
+    def __init__(self, locator: TableLocator) -> None:
         self.locator = locator
         self._ready: set[str] = set()
         self._batch: tuple[list[AlertState], list[Delivery], list[Row]] | None = None
         self._loaded: dict[str, str] = {}  # fingerprint -> state_json as last read or written
-
-    @classmethod
-    def from_config(cls, spark: SparkSession, config: Config) -> DeltaAlertStore:
-        """A store over the tables named in ``config.storage`` (paths on the local target)."""
-        from dataops_jobs.io import TableLocator
-
-        return cls(spark, TableLocator(config))
-
-    # -- reads ---------------------------------------------------------------------------------
-    def _read(self, name: str) -> DataFrame | None:
-        from dataops_jobs.io import read_output
-
-        return read_output(self.spark, self.locator, name)
-
-    def load_open_alerts(self) -> list[AlertState]:
-        df = self._read("alert_state")
-        if df is None:
-            return []
-        rows = df.where("tracked").select("fingerprint", "state_json").collect()
-        self._loaded = {r["fingerprint"]: r["state_json"] for r in rows}
-        return [AlertState.from_row(json.loads(r["state_json"])) for r in rows]
-
-    def load_outbox(self) -> list[Delivery]:
-        return self._deliveries(open_only=True)
-
-    def load_deliveries(self) -> list[Delivery]:
-        """Every outbox row, sent ones included (audits and tests)."""
-        return self._deliveries(open_only=False)
-
-    def _deliveries(self, *, open_only: bool) -> list[Delivery]:
-        df = self._read("alert_outbox")
-        if df is None:
-            return []
-        if open_only:
-            df = df.where("is_open")
-        times = ("next_attempt_at", "created_at", "sent_at")
-        cols = [_iso(c) if c in times else c for c in _table("alert_outbox").column_names]
-        out = []
-        for row in df.select(*cols).collect():
-            data = row.asDict()
-            data["notification"] = json.loads(data["notification"])
-            data["fingerprints"] = list(data["fingerprints"] or ())
-            out.append(Delivery.from_row(data))
-        return out
-
-    def load_history(self) -> list[Row]:
-        """Every ``alert_history`` row, in the engine's row shape (ISO times, comma-joined lists)."""
-        df = self._read("alert_history")
-        if df is None:
-            return []
-        times = ("created_at", "resolved_at", "updated_at")
-        cols = [_iso(c) if c in times else c for c in _table("alert_history").column_names]
-        rows = []
-        for row in df.select(*cols).collect():
-            data = row.asDict()
-            data["channels_sent"] = ",".join(data["channels_sent"] or ())
-            data["deliveries"] = ",".join(data["deliveries"] or ())
-            rows.append(data)
-        return rows
-
-    def last_evaluated_end(self) -> datetime | None:
-        """The latest data interval an alert cycle evaluated (``alert_cycles``), if any."""
-        from pyspark.sql import functions as F
-
-        df = self._read("alert_cycles")
-        if df is None:
-            return None
-        found = df.agg(F.date_format(F.max("interval_end"), _ISO).alias("end")).first()
-        return _dt(found["end"]) if found is not None else None
 
     # -- writes --------------------------------------------------------------------------------
     def commit(
@@ -224,25 +154,6 @@ class DeltaAlertStore:
             alerts, deliveries, history = self._batch
             self._batch = None
             self._write(alerts, deliveries, history)
-
-    def record_cycle(
-        self, start: datetime, end: datetime, evaluated_at: datetime, counts: Mapping[str, int]
-    ) -> None:
-        """Append one evaluated interval to ``alert_cycles`` (an audit log: a re-run adds a row).
-
-        An append, not a MERGE: it is a tenth of the cost, and ``last_evaluated_end`` takes the max.
-        """
-        table = _table("alert_cycles")
-        row = (end, start, evaluated_at, *(int(counts.get(c, 0)) for c in table.column_names[3:]))
-        ref = self._ensure(table)
-        df = self.spark.createDataFrame([row], _schema(table))
-        try:
-            if ref.path is not None:
-                df.write.format("delta").mode("append").save(ref.path)
-            else:
-                df.write.format("delta").mode("append").saveAsTable(ref.sql)
-        except Exception as exc:
-            raise _write_error(f"append to {ref.name} at {ref.path or ref.sql} failed: {exc}") from exc
 
     def _write(
         self, alerts: Sequence[AlertState], deliveries: Sequence[Delivery], history: Sequence[Row]
@@ -324,6 +235,120 @@ class DeltaAlertStore:
             _scrub(json.dumps(state.to_row(), sort_keys=True)),
         )
 
+    @staticmethod
+    def _delivery(data: dict[str, Any]) -> Delivery:
+        """An ``alert_outbox`` row (times as ISO strings) back into a :class:`Delivery`."""
+        data["notification"] = json.loads(data["notification"])
+        data["fingerprints"] = list(data["fingerprints"] or ())
+        return Delivery.from_row(data)
+
+    @staticmethod
+    def _history(data: dict[str, Any]) -> Row:
+        """An ``alert_history`` row (times as ISO strings) in the engine's row shape."""
+        data["channels_sent"] = ",".join(data["channels_sent"] or ())
+        data["deliveries"] = ",".join(data["deliveries"] or ())
+        return data
+
+    def _merge(
+        self,
+        table: OutputTable,
+        rows: list[tuple[Any, ...]],
+        *,
+        matched: str | None = None,
+        sets: Mapping[str, str] | None = None,
+    ) -> None:
+        """MERGE ``rows`` into ``table`` on its keys: update when matched (and ``matched``), else insert."""
+        raise NotImplementedError
+
+
+class DeltaAlertStore(AlertTablesStore):
+    """Alert state, outbox, history and cycle records in Delta tables (the local and Spark targets).
+
+    :param spark: the session (local embedded Delta, or the cluster's).
+    :param locator: resolves the logical table names to paths or catalog names.
+    """
+
+    def __init__(self, spark: SparkSession, locator: TableLocator) -> None:
+        super().__init__(locator)
+        self.spark = spark
+
+    @classmethod
+    def from_config(cls, spark: SparkSession, config: Config) -> DeltaAlertStore:
+        """A store over the tables named in ``config.storage`` (paths on the local target)."""
+        from dataops_jobs.io import TableLocator
+
+        return cls(spark, TableLocator(config))
+
+    # -- reads ---------------------------------------------------------------------------------
+    def _read(self, name: str) -> DataFrame | None:
+        from dataops_jobs.io import read_output
+
+        return read_output(self.spark, self.locator, name)
+
+    def load_open_alerts(self) -> list[AlertState]:
+        df = self._read("alert_state")
+        if df is None:
+            return []
+        rows = df.where("tracked").select("fingerprint", "state_json").collect()
+        self._loaded = {r["fingerprint"]: r["state_json"] for r in rows}
+        return [AlertState.from_row(json.loads(r["state_json"])) for r in rows]
+
+    def load_outbox(self) -> list[Delivery]:
+        return self._deliveries(open_only=True)
+
+    def load_deliveries(self) -> list[Delivery]:
+        """Every outbox row, sent ones included (audits and tests)."""
+        return self._deliveries(open_only=False)
+
+    def _deliveries(self, *, open_only: bool) -> list[Delivery]:
+        df = self._read("alert_outbox")
+        if df is None:
+            return []
+        if open_only:
+            df = df.where("is_open")
+        times = ("next_attempt_at", "created_at", "sent_at")
+        cols = [_iso(c) if c in times else c for c in _table("alert_outbox").column_names]
+        return [self._delivery(row.asDict()) for row in df.select(*cols).collect()]
+
+    def load_history(self) -> list[Row]:
+        """Every ``alert_history`` row, in the engine's row shape (ISO times, comma-joined lists)."""
+        df = self._read("alert_history")
+        if df is None:
+            return []
+        times = ("created_at", "resolved_at", "updated_at")
+        cols = [_iso(c) if c in times else c for c in _table("alert_history").column_names]
+        return [self._history(row.asDict()) for row in df.select(*cols).collect()]
+
+    def last_evaluated_end(self) -> datetime | None:
+        """The latest data interval an alert cycle evaluated (``alert_cycles``), if any."""
+        from pyspark.sql import functions as F
+
+        df = self._read("alert_cycles")
+        if df is None:
+            return None
+        found = df.agg(F.date_format(F.max("interval_end"), _ISO).alias("end")).first()
+        return _dt(found["end"]) if found is not None else None
+
+    # -- writes ----------------------------------------------------------------------------------
+    def record_cycle(
+        self, start: datetime, end: datetime, evaluated_at: datetime, counts: Mapping[str, int]
+    ) -> None:
+        """Append one evaluated interval to ``alert_cycles`` (an audit log: a re-run adds a row).
+
+        An append, not a MERGE: it is a tenth of the cost, and ``last_evaluated_end`` takes the max.
+        """
+        table = _table("alert_cycles")
+        row = (end, start, evaluated_at, *(int(counts.get(c, 0)) for c in table.column_names[3:]))
+        ref = self._ensure(table)
+        df = self.spark.createDataFrame([row], _schema(table))
+        try:
+            if ref.path is not None:
+                df.write.format("delta").mode("append").save(ref.path)
+            else:
+                df.write.format("delta").mode("append").saveAsTable(ref.sql)
+        except Exception as exc:
+            raise _write_error(f"append to {ref.name} at {ref.path or ref.sql} failed: {exc}") from exc
+
     def _merge(
         self,
         table: OutputTable,
@@ -377,4 +402,4 @@ class DeltaAlertStore:
                 self.spark.conf.set(key, before)
 
 
-__all__ = ["DeltaAlertStore"]
+__all__ = ["AlertTablesStore", "DeltaAlertStore"]

@@ -1,8 +1,9 @@
 """Rule inputs for one data interval: the output tables read into the plain rows ``rules.py`` evaluates.
 
-One reader per input table of :data:`~dataops_intelligence.alerting.rules.INPUT_TABLE`, each a bounded
-Spark query collected to the driver (a cap per table, exceeded loudly rather than truncated: a
-silently dropped job would look "cleared" and resolve its alert). Everything is read *as of* the
+One reader per input table of :data:`~dataops_intelligence.alerting.rules.INPUT_TABLE`, each one bounded
+SQL query through a :class:`~dataops_intelligence.alerting.sql.SqlRunner` (a cap per table, exceeded
+loudly rather than truncated: a silently dropped job would look "cleared" and resolve its alert). The
+same SQL runs on local Spark and on a Databricks SQL warehouse. Everything is read *as of* the
 interval end, so re-evaluating an interval gives the same rows.
 
 - ``runs``: the last ``runs_per_job`` runs of every job that started a run in the ``runs_lookback``
@@ -19,8 +20,8 @@ interval end, so re-evaluating an interval gives the same rows.
 - ``sla_breaches``: rows of the ``sla_breaches`` table (``dataops_jobs.sla``) evaluated in the
   interval, when the table exists.
 
-Timestamps are collected as ISO-8601 UTC strings, so nothing depends on the worker's time zone.
-pyspark is imported inside the functions only.
+Timestamps are read as ISO-8601 UTC strings, so nothing depends on the worker's time zone. Interval
+bounds and constants are parameters; table names come from ``TableLocator`` (validated, backquoted).
 """
 
 from __future__ import annotations
@@ -29,21 +30,18 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dataops_intelligence.alerting.errors import AlertingError
 from dataops_intelligence.alerting.rules import INPUT_TABLE, RuleKind
+from dataops_intelligence.alerting.sql import col, iso
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
-
     from dataops_intelligence.alerting.model import Row
-    from dataops_jobs.io import TableLocator
-
-# dataops_jobs.io is imported inside the readers: dataops_jobs.schemas loads pyspark on import.
+    from dataops_intelligence.alerting.sql import SqlRunner
+    from dataops_jobs.io import TableLocator, TableRef
 
 log = logging.getLogger(__name__)
-_ISO = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSxxx"
 # job_anomalies severities (anomaly.severity_thresholds) → the engine's Severity values.
 ANOMALY_SEVERITY = {
     "info": "info",
@@ -55,7 +53,7 @@ ANOMALY_SEVERITY = {
     "error": "error",
 }
 # ``dataops_jobs.sla`` stamps each breach with the cycle instant that (re-)evaluated it.
-_SLA_TIME_COLUMNS = ("evaluated_at", "breached_at", "detected_at", "start_time")
+_SLA_TIME_COLUMN = "evaluated_at"
 
 
 class AlertInputError(AlertingError):
@@ -97,196 +95,163 @@ class InputWindow:
         return self.start - self.event_lag
 
 
-def _iso(df: DataFrame, *columns: str) -> DataFrame:
-    from pyspark.sql import functions as F
-
-    for name in columns:
-        df = df.withColumn(name, F.date_format(F.col(name), _ISO))
-    return df
+def _ref(runner: SqlRunner, locator: TableLocator, name: str) -> TableRef | None:
+    ref = locator.output(name)
+    return ref if runner.table_exists(ref) else None
 
 
-def _read(spark: SparkSession, locator: TableLocator, name: str) -> DataFrame | None:
-    from dataops_jobs.io import read_output
-
-    df: DataFrame | None = read_output(spark, locator, name)
-    return df
-
-
-def _between(column: str, lo: datetime, hi: datetime) -> Column:
-    from pyspark.sql import functions as F
-
-    return (F.col(column) > F.lit(lo)) & (F.col(column) <= F.lit(hi))
-
-
-def _collect(df: DataFrame, table: str, window: InputWindow) -> list[Row]:
-    """Collect at most ``max_rows`` rows; more is an error. ``None`` values are dropped so the rules'
+def _collect(runner: SqlRunner, sql: str, params: Mapping[str, Any], table: str, window: InputWindow) -> list[Row]:
+    """At most ``max_rows`` rows; more is an error. ``None`` values are dropped so the rules'
     ``row.get(key, default)`` defaults apply."""
-    rows = df.limit(window.max_rows + 1).collect()
+    rows = runner.query(sql, params, limit=window.max_rows + 1)
     if len(rows) > window.max_rows:
         raise AlertInputError(
             f"{table}: more than {window.max_rows} rows for interval ({window.start}, {window.end}]; "
             "raise max_rows or shorten the lookback"
         )
-    return [{k: v for k, v in r.asDict(recursive=True).items() if v is not None} for r in rows]
+    return [{k: v for k, v in r.items() if v is not None} for r in rows]
 
 
-def read_runs(spark: SparkSession, locator: TableLocator, window: InputWindow) -> list[Row]:
+def _between(column: str, lo: str, hi: str) -> str:
+    """``lo < column <= hi`` with ``lo``/``hi`` parameter names (bound as ISO strings)."""
+    return f"{col(column)} > CAST(:{lo} AS TIMESTAMP) AND {col(column)} <= CAST(:{hi} AS TIMESTAMP)"
+
+
+def read_runs(runner: SqlRunner, locator: TableLocator, window: InputWindow) -> list[Row]:
     """The last runs of each recently active job, as of the interval end."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    df = _read(spark, locator, "job_monitoring")
-    if df is None:
+    ref = _ref(runner, locator, "job_monitoring")
+    if ref is None:
         return []
-    end = F.lit(window.end)
-    done = F.col("end_time").isNotNull() & (F.col("end_time") <= end)
-    runs = df.where(_between("start_time", window.end - window.runs_lookback, window.end)).select(
-        "job_id",
-        "job_name",
-        "run_id",
-        "workspace_id",
-        "tags",
-        "attempts",
-        "start_time",
-        F.when(done, F.col("status")).otherwise(F.lit("RUNNING")).alias("status"),
-        *(
-            F.when(done, F.col(c)).alias(c)
-            for c in ("result_state", "termination_code", "end_time", "duration_minutes")
-        ),
+    done = "(`end_time` IS NOT NULL AND `end_time` <= CAST(:end AS TIMESTAMP))"
+    as_of = ", ".join(
+        f"CASE WHEN `_done` THEN `{c}` END AS `{c}`" for c in ("result_state", "termination_code", "duration_minutes")
     )
-    latest = Window.partitionBy("workspace_id", "job_id").orderBy(
-        F.col("start_time").desc(), F.col("run_id").desc()
-    )
-    runs = (
-        runs.withColumn("_n", F.row_number().over(latest))
-        .where(F.col("_n") <= window.runs_per_job)
-        .drop("_n")
-    )
-    return _collect(_iso(runs, "start_time", "end_time"), "job_monitoring", window)
+    sql = f"""
+        SELECT `job_id`, `job_name`, `run_id`, `workspace_id`, `tags`, `attempts`,
+               {iso("`start_time`", "start_time")},
+               CASE WHEN `_done` THEN `status` ELSE :running END AS `status`,
+               {as_of}, {iso("CASE WHEN `_done` THEN `end_time` END", "end_time")}
+        FROM (
+            SELECT *, {done} AS `_done`,
+                   row_number() OVER (PARTITION BY `workspace_id`, `job_id`
+                                      ORDER BY `start_time` DESC, `run_id` DESC) AS `_n`
+            FROM {ref.sql}
+            WHERE {_between("start_time", "lo", "end")}
+        ) AS r
+        WHERE `_n` <= CAST(:per_job AS INT)"""
+    params = {"end": window.end, "lo": window.end - window.runs_lookback, "running": "RUNNING",
+              "per_job": window.runs_per_job}
+    return _collect(runner, sql, params, "job_monitoring", window)
 
 
-def read_health(spark: SparkSession, locator: TableLocator, window: InputWindow) -> list[Row]:
+def read_health(runner: SqlRunner, locator: TableLocator, window: InputWindow) -> list[Row]:
     """The latest health score per job, with the previous one as ``previous_score``."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    df = _read(spark, locator, "job_health_scores")
-    if df is None:
+    ref = _ref(runner, locator, "job_health_scores")
+    if ref is None:
         return []
-    latest = Window.partitionBy("workspace_id", "job_id").orderBy(F.col("calculation_time").desc())
-    scores = (
-        df.where(_between("calculation_time", window.end - window.health_lookback, window.end))
-        .where(F.col("health_score").isNotNull())
-        .withColumn("previous_score", F.lead("health_score").over(latest))
-        .withColumn("_n", F.row_number().over(latest))
-        .where(F.col("_n") == 1)
-        .select(
-            "job_id",
-            "job_name",
-            "workspace_id",
-            "health_score",
-            "previous_score",
-            "calculation_time",
-            "trend",
-            "confidence",
-            "explanation",
-        )
-    )
-    return _collect(_iso(scores, "calculation_time"), "job_health_scores", window)
+    sql = f"""
+        SELECT `job_id`, `job_name`, `workspace_id`, `health_score`, `previous_score`,
+               {iso("`calculation_time`", "calculation_time")}, `trend`, `confidence`, `explanation`
+        FROM (
+            SELECT `job_id`, `job_name`, `workspace_id`, `health_score`, `calculation_time`, `trend`,
+                   `confidence`, `explanation`,
+                   lead(`health_score`) OVER w AS `previous_score`, row_number() OVER w AS `_n`
+            FROM {ref.sql}
+            WHERE {_between("calculation_time", "lo", "end")} AND `health_score` IS NOT NULL
+            WINDOW w AS (PARTITION BY `workspace_id`, `job_id` ORDER BY `calculation_time` DESC)
+        ) AS h
+        WHERE `_n` = 1"""
+    params = {"end": window.end, "lo": window.end - window.health_lookback}
+    return _collect(runner, sql, params, "job_health_scores", window)
 
 
-def read_anomalies(spark: SparkSession, locator: TableLocator, window: InputWindow) -> list[Row]:
+def read_anomalies(runner: SqlRunner, locator: TableLocator, window: InputWindow) -> list[Row]:
     """Anomalies detected in the interval; ``cluster_id`` only for series without a job."""
-    from pyspark.sql import functions as F
-
-    df = _read(spark, locator, "job_anomalies")
-    if df is None:
+    ref = _ref(runner, locator, "job_anomalies")
+    if ref is None:
         return []
-    mapping = F.create_map(*(F.lit(x) for kv in ANOMALY_SEVERITY.items() for x in kv))
-    found = df.where(_between("detected_at", window.event_start, window.end)).select(
-        "anomaly_id",
-        "job_id",
-        "job_name",
-        "workspace_id",
-        "run_id",
-        "metric",
-        "observed",
-        "expected",
-        F.coalesce(F.col("score"), F.lit(0.0)).alias("score"),
-        F.coalesce(mapping[F.lower(F.col("severity"))], F.lit("info")).alias("severity"),
-        F.col("severity").alias("anomaly_severity"),
-        F.when(F.col("job_id").isNull(), F.col("cluster_id")).alias("cluster_id"),
-        "anomaly_type",
-        "detected_at",
-        "explanation",
-    )
-    return _collect(_iso(found, "detected_at"), "job_anomalies", window)
+    params: dict[str, Any] = {"lo": window.event_start, "end": window.end, "info": "info"}
+    pairs = []
+    for i, (theirs, ours) in enumerate(ANOMALY_SEVERITY.items()):
+        params[f"sk{i}"], params[f"sv{i}"] = theirs, ours
+        pairs.append(f":sk{i}, :sv{i}")
+    mapping = f"map({', '.join(pairs)})"
+    sql = f"""
+        SELECT `anomaly_id`, `job_id`, `job_name`, `workspace_id`, `run_id`, `metric`, `observed`, `expected`,
+               coalesce(`score`, CAST(0 AS DOUBLE)) AS `score`,
+               coalesce({mapping}[lower(`severity`)], :info) AS `severity`,
+               `severity` AS `anomaly_severity`,
+               CASE WHEN `job_id` IS NULL THEN `cluster_id` END AS `cluster_id`,
+               `anomaly_type`, {iso("`detected_at`", "detected_at")}, `explanation`
+        FROM {ref.sql}
+        WHERE {_between("detected_at", "lo", "end")}"""
+    return _collect(runner, sql, params, "job_anomalies", window)
 
 
-def read_costs(spark: SparkSession, locator: TableLocator, window: InputWindow) -> list[Row]:
+def read_costs(runner: SqlRunner, locator: TableLocator, window: InputWindow) -> list[Row]:
     """Per job billed in the interval: its most expensive run and the median run cost before it."""
-    from pyspark.sql import functions as F
-
-    costs = _read(spark, locator, "job_costs")
+    costs = _ref(runner, locator, "job_costs")
     if costs is None:
         return []
-    cost = F.col("list_cost").cast("double")
-    keys = ["workspace_id", "job_id"]
-    recent = (
-        costs.where(_between("usage_end", window.event_start, window.end) & F.col("job_id").isNotNull())
-        .groupBy(*keys)
-        .agg(F.max(cost).alias("cost"), F.max_by("run_id", cost).alias("run_id"))
-    )
-    base_end = window.event_start
-    baseline = (
-        costs.where(_between("usage_end", base_end - window.cost_baseline, base_end))
-        .groupBy(*keys)
-        .agg(F.percentile_approx(cost, 0.5).alias("baseline_cost"), F.count(F.lit(1)).alias("baseline_runs"))
-    )
-    out = recent.join(baseline, keys, "left").withColumn(
-        "baseline_cost", F.coalesce("baseline_cost", F.lit(0.0))
-    )
-    runs = _read(spark, locator, "job_monitoring")
+    runs = _ref(runner, locator, "job_monitoring")
+    names_cte = names_col = names_join = ""
     if runs is not None:
-        names = (
-            runs.where(_between("start_time", window.end - window.cost_baseline, window.end))
-            .groupBy(*keys)
-            .agg(F.max_by("job_name", "start_time").alias("job_name"))
-        )
-        out = out.join(names, keys, "left")
-    return _collect(out, "job_costs", window)
+        names_cte = f""",
+        names AS (
+            SELECT `workspace_id`, `job_id`, max_by(`job_name`, `start_time`) AS `job_name`
+            FROM {runs.sql} WHERE {_between("start_time", "names_lo", "end")}
+            GROUP BY `workspace_id`, `job_id`)"""
+        names_col = ", n.`job_name`"
+        names_join = "LEFT JOIN names AS n ON r.`workspace_id` = n.`workspace_id` AND r.`job_id` = n.`job_id`"
+    sql = f"""
+        WITH c AS (
+            SELECT `workspace_id`, `job_id`, `run_id`, `usage_end`, CAST(`list_cost` AS DOUBLE) AS `cost`
+            FROM {costs.sql}),
+        recent AS (
+            SELECT `workspace_id`, `job_id`, max(`cost`) AS `cost`, max_by(`run_id`, `cost`) AS `run_id`
+            FROM c WHERE {_between("usage_end", "lo", "end")} AND `job_id` IS NOT NULL
+            GROUP BY `workspace_id`, `job_id`),
+        baseline AS (
+            SELECT `workspace_id`, `job_id`, percentile_approx(`cost`, 0.5) AS `baseline_cost`,
+                   count(1) AS `baseline_runs`
+            FROM c WHERE {_between("usage_end", "base_lo", "lo")}
+            GROUP BY `workspace_id`, `job_id`){names_cte}
+        SELECT r.`workspace_id`, r.`job_id`, r.`cost`, r.`run_id`,
+               coalesce(b.`baseline_cost`, CAST(0 AS DOUBLE)) AS `baseline_cost`, b.`baseline_runs`{names_col}
+        FROM recent AS r
+        LEFT JOIN baseline AS b ON r.`workspace_id` = b.`workspace_id` AND r.`job_id` = b.`job_id`
+        {names_join}"""
+    params = {"lo": window.event_start, "end": window.end, "base_lo": window.event_start - window.cost_baseline}
+    if runs is not None:
+        params["names_lo"] = window.end - window.cost_baseline
+    return _collect(runner, sql, params, "job_costs", window)
 
 
-def read_freshness(spark: SparkSession, locator: TableLocator, window: InputWindow) -> list[Row]:
+def read_freshness(runner: SqlRunner, locator: TableLocator, window: InputWindow) -> list[Row]:
     """One row per collection source: its watermark as ``last_row_time``."""
-    from pyspark.sql import functions as F
-
-    df = _read(spark, locator, "watermarks")
-    if df is None:
+    ref = _ref(runner, locator, "watermarks")
+    if ref is None:
         return []
-    marks = df.select("source", F.col("watermark").alias("last_row_time"), "rows_read", "updated_at")
-    return _collect(_iso(marks, "last_row_time", "updated_at"), "watermarks", window)
+    sql = (f"SELECT `source`, {iso('`watermark`', 'last_row_time')}, `rows_read`, "
+           f"{iso('`updated_at`', 'updated_at')} FROM {ref.sql}")
+    return _collect(runner, sql, {}, "watermarks", window)
 
 
-def read_sla_breaches(spark: SparkSession, locator: TableLocator, window: InputWindow) -> list[Row]:
-    """Rows of a ``sla_breaches`` table in the interval, when the table exists."""
-    from dataops_jobs.schemas.output import OUTPUT_TABLES
+def read_sla_breaches(runner: SqlRunner, locator: TableLocator, window: InputWindow) -> list[Row]:
+    """Rows of the ``sla_breaches`` table (``dataops_jobs.sla``) evaluated in the interval."""
+    from dataops_jobs.sla import SLA_BREACHES
 
-    df = _read(spark, locator, "sla_breaches")
-    if df is None:
+    ref = _ref(runner, locator, "sla_breaches")
+    if ref is None:
         return []
-    registered = OUTPUT_TABLES.get("sla_breaches")
-    candidates = (*_SLA_TIME_COLUMNS, registered.time_column) if registered else _SLA_TIME_COLUMNS
-    column = next((c for c in candidates if c in df.columns), None)
-    if column is None:
-        log.warning("sla_breaches has none of the time columns %s: not read", ", ".join(candidates))
-        return []
-    stamps = [f.name for f in df.schema.fields if f.dataType.typeName() == "timestamp"]
-    found = df.where(_between(column, window.event_start, window.end))
-    return _collect(_iso(found, *stamps), "sla_breaches", window)
+    cells = ", ".join(
+        iso(col(c.name), c.name) if c.type.upper() == "TIMESTAMP" else col(c.name) for c in SLA_BREACHES.columns
+    )
+    sql = f"SELECT {cells} FROM {ref.sql} WHERE {_between(_SLA_TIME_COLUMN, 'lo', 'end')}"
+    return _collect(runner, sql, {"lo": window.event_start, "end": window.end}, "sla_breaches", window)
 
 
-Reader = Callable[["SparkSession", "TableLocator", InputWindow], "list[Row]"]
+Reader = Callable[["SqlRunner", "TableLocator", InputWindow], "list[Row]"]
 READERS: Mapping[str, Reader] = {
     "runs": read_runs,
     "health": read_health,
@@ -298,14 +263,14 @@ READERS: Mapping[str, Reader] = {
 
 
 def read_inputs(
-    spark: SparkSession, locator: TableLocator, window: InputWindow, tables: Iterable[str] | None = None
+    runner: SqlRunner, locator: TableLocator, window: InputWindow, tables: Iterable[str] | None = None
 ) -> dict[str, list[Row]]:
     """The rule inputs for ``window``: only the ``tables`` asked for (default: all of them)."""
     wanted = list(READERS) if tables is None else sorted(set(tables))
     unknown = [t for t in wanted if t not in READERS]
     if unknown:
         raise ValueError(f"unknown rule input(s) {', '.join(unknown)}; expected {', '.join(READERS)}")
-    inputs = {name: READERS[name](spark, locator, window) for name in wanted}
+    inputs = {name: READERS[name](runner, locator, window) for name in wanted}
     log.info(
         "rule inputs for (%s, %s]: %s",
         window.start,

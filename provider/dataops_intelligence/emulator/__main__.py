@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import FrameType
 
+    from dataops_intelligence.emulator.sql import SqlExecutor
+
 
 def _pairs(values: Sequence[str], flag: str) -> dict[str, str]:
     pairs = {}
@@ -36,7 +38,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="task env var")
     parser.add_argument("--path-map", action="append", default=[], metavar="PREFIX=DIR")
     parser.add_argument("--faults", help="FaultPlan as JSON, e.g. '{\"error_rate\": 0.2}'")
+    parser.add_argument(
+        "--spark-sql", action="store_true",
+        help="answer /api/2.0/sql/statements on a local SparkSession (configured by SPARK_CONF_DIR, e.g. "
+             "Delta plus a metastore where the output tables resolve by name) instead of literal SELECTs only",
+    )
     return parser
+
+
+def _sql_executor(enabled: bool) -> SqlExecutor | None:
+    if not enabled:
+        return None
+    from pyspark.sql import SparkSession
+
+    from dataops_intelligence.emulator.spark_sql import SparkSqlExecutor
+
+    return SparkSqlExecutor(SparkSession.builder.appName("dataops-emulator-sql").getOrCreate())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         env=_pairs(args.env, "--env"),
         path_mapping=_pairs(args.path_map, "--path-map"),
         faults=plan,
+        sql_executor=_sql_executor(args.spark_sql),
     )
     stopped = threading.Event()
 

@@ -43,7 +43,10 @@ if TYPE_CHECKING:
     from dataops_intelligence.alerting.engine import CycleReport
     from dataops_intelligence.alerting.model import AlertCandidate
     from dataops_intelligence.alerting.rules_loader import AlertingSettings
+    from dataops_intelligence.alerting.sql import SqlRunner
+    from dataops_intelligence.alerting.sql_store import SqlAlertStore
     from dataops_jobs.config import Config
+    from dataops_jobs.io import TableLocator
 
 #: Rule kinds whose alerts are events: not resolved by absence, they expire after resolve_timeout.
 EVENT_KINDS = frozenset({"anomaly", "cost_spike"})
@@ -73,8 +76,11 @@ class AlertCycleOperator(BaseOperator):
     :param environment: config overlay (dev, staging, prod).
     :param rules_path: the rules file (default: ``DATAOPS_ALERTING_RULES``, the project's
         ``config/alerting_rules.yaml``).
-    :param compute_target: overrides ``compute.target``; only ``local`` runs the Delta store in the
-        worker today.
+    :param compute_target: overrides ``compute.target``. ``local``: inputs and state in the worker's
+        embedded Spark + Delta. ``databricks``: the same tables through a SQL warehouse
+        (``compute.databricks.warehouse_id``, Statement Execution API); the cycle itself, and the
+        channel secrets, stay in the worker. ``spark_submit`` is not supported (raises
+        ``RemoteTargetUnavailable``).
     :param honour_group_wait: the data interval already is the grouping window (every candidate of
         an interval is decided at once, and nothing new arrives while waiting), so by default a new
         group is notified in the cycle that found it. With True the rules file's ``group_wait``
@@ -157,20 +163,13 @@ class AlertCycleOperator(BaseOperator):
     # -- the cycle -----------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
         """Run one cycle for the data interval; return counts only (XCom)."""
-        from dataops_intelligence.alerting.delta_store import DeltaAlertStore
         from dataops_intelligence.alerting.engine import AlertManager
-        from dataops_intelligence.operators.remote import RemoteTargetUnavailable
 
         config = self.load_config()
         target = self.compute_target or config.compute.target
-        if target != "local":
-            raise RemoteTargetUnavailable(
-                "AlertCycleOperator needs the Delta tables in the worker (compute target 'local'), "
-                f"not {target!r}"
-            )
         start, end = (_utc(t) for t in task_interval(context))
         settings = self.load_settings(config)
-        store = DeltaAlertStore.from_config(self.spark(config), config)
+        runner, store = self.tables(config, target)
         manager = AlertManager.from_settings(settings, store, **self.manager_kwargs())
         last = store.last_evaluated_end()
         if last is not None and end < last:
@@ -181,14 +180,54 @@ class AlertCycleOperator(BaseOperator):
                 last,
             )
             return self._summary(manager.flush_outbox(), end, replay=True)
-        candidates, state_rules = self.evaluate(store, settings, start, end)
+        candidates, state_rules = self.evaluate(runner, store.locator, settings, start, end)
         report = manager.run_cycle(candidates=candidates, evaluated_rules=state_rules)
         summary = self._summary(report, end, replay=False)
         store.record_cycle(start, end, report.started_at, summary)
         return summary
 
+    def tables(self, config: Config, target: str) -> tuple[SqlRunner, DeltaAlertStore | SqlAlertStore]:
+        """Where the cycle reads its inputs and keeps its state, by compute target.
+
+        ``local``: the embedded Spark session (inputs through ``SparkSqlRunner``, state through
+        ``DeltaAlertStore``). ``databricks``: the SQL Statement Execution API on
+        ``compute.databricks.warehouse_id`` through the operators' Databricks connection, for inputs
+        and state alike (``SqlAlertStore``); the worker keeps the channel secrets, the warehouse
+        sees only table rows. ``spark_submit``: not supported (no SQL endpoint to reach the tables).
+        """
+        from dataops_intelligence.operators.remote import RemoteTargetUnavailable
+        from dataops_jobs.io import TableLocator
+
+        if target == "local":
+            from dataops_intelligence.alerting.delta_store import DeltaAlertStore
+            from dataops_intelligence.alerting.sql import SparkSqlRunner
+
+            spark = self.spark(config)
+            return SparkSqlRunner(spark), DeltaAlertStore(spark, TableLocator(config, by_path=True))
+        if target == "databricks":
+            from dataops_intelligence.alerting.sql_store import SqlAlertStore
+
+            runner = self.sql_runner(config)
+            return runner, SqlAlertStore(runner, TableLocator(config, by_path=False))
+        raise RemoteTargetUnavailable(
+            f"AlertCycleOperator does not support compute target {target!r}: it reads and writes the alert "
+            "tables in the worker (local) or through a Databricks SQL warehouse (databricks)"
+        )
+
+    def sql_runner(self, config: Config) -> SqlRunner:
+        """The SQL warehouse runner of the ``databricks`` target (a test seam)."""
+        from dataops_intelligence.hooks.statements import statements_runner
+
+        return statements_runner(config.databricks.conn_id, config.compute.databricks.warehouse_id,
+                                 caller=type(self).__name__)
+
     def evaluate(
-        self, store: DeltaAlertStore, settings: AlertingSettings, start: datetime, end: datetime
+        self,
+        runner: SqlRunner,
+        locator: TableLocator,
+        settings: AlertingSettings,
+        start: datetime,
+        end: datetime,
     ) -> tuple[list[AlertCandidate], list[str]]:
         """Read the inputs the configured rules need and evaluate them as of ``end``."""
         from dataops_intelligence.alerting.inputs import InputWindow, read_inputs, tables_for
@@ -202,7 +241,7 @@ class AlertCycleOperator(BaseOperator):
             event_lag=self.event_lag,
             max_rows=self.max_input_rows,
         )
-        inputs = read_inputs(store.spark, store.locator, window, tables_for(r.kind for r in settings.rules))
+        inputs = read_inputs(runner, locator, window, tables_for(r.kind for r in settings.rules))
         candidates = evaluate_rules(settings.rules, inputs, end)
         state_rules = [r.name for r in settings.rules if r.kind.value not in EVENT_KINDS]
         return candidates, state_rules

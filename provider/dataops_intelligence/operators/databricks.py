@@ -11,7 +11,7 @@
 4. ``on_kill`` cancels the run (the trigger's own ``on_kill`` does it while deferred).
 
 ``DataOpsCycleOperator`` submits a whole monitoring cycle as ONE multi-task run (collect_runs ->
-collect_metrics -> [health, anomalies]) on one shared job cluster or serverless.
+[collect_metrics -> [health, anomalies], sla]) on one shared job cluster or serverless.
 """
 
 from __future__ import annotations
@@ -212,11 +212,11 @@ class DatabricksRunMixin(_Base):
 class DataOpsCycleOperator(DatabricksRunMixin, BaseOperator):
     """Runs a whole monitoring cycle on Databricks as ONE multi-task run that starts at most one cluster.
 
-    Tasks ``collect_runs -> collect_metrics -> [health, anomalies]`` are wired with ``depends_on`` and
+    Tasks ``collect_runs -> [collect_metrics -> [health, anomalies], sla]`` are wired with ``depends_on`` and
     share one ``job_cluster_key`` (``cluster_mode: job_cluster``), one existing cluster, or one
     serverless environment. Each task runs ``dataops-job <stage>`` for the task's data interval.
 
-    :param stages: the stages to include (default: all four, in dependency order).
+    :param stages: the stages to include (default: all five, in dependency order).
     :param config_path: base YAML config (default: ``[dataops] config_path`` / ``DATAOPS_CONFIG``).
     :param environment: config overlay.
     :param deferrable: wait in the triggerer (default ``compute.databricks.deferrable``, True).

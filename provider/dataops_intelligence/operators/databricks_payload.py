@@ -51,6 +51,7 @@ CYCLE_DEPENDENCIES: dict[str, tuple[str, ...]] = {
     "collect_metrics": ("collect_runs",),
     "health": ("collect_metrics",),
     "anomalies": ("collect_metrics",),
+    "sla": ("collect_runs",),
 }
 RESULT_PREFIX = "DATAOPS_RESULT "
 #: Databricks rejects task parameters whose JSON exceeds 10,000 bytes; keep a margin.

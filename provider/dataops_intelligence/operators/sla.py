@@ -68,7 +68,12 @@ def notify_breaches(config: Config, rows: Sequence[Mapping[str, Any]]) -> dict[s
 class SlaEvaluationOperator(DataOpsStageOperator):
     """Evaluates ``sla.jobs`` (max duration, finish-by) over ``job_monitoring`` incl. runs in flight.
 
-    The evaluation instant is the end of the task's data interval, so a re-run is idempotent.
+    The evaluation instant is the end of the task's data interval, so a re-run is idempotent. On the
+    ``databricks`` and ``spark_submit`` targets the ``sla`` stage of the job entrypoint runs remotely
+    and MERGEs ``sla_breaches`` there; notifying is then the alert task's job (its ``sla_breach``
+    rule reads that table), so ``notify`` applies to the ``local`` target only.
+
+    :param notify: ``local`` target: route the breaches through the alert engine from this task.
     """
 
     stage = "sla"

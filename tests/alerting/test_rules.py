@@ -184,3 +184,24 @@ def test_missing_variable_names_file(tmp_path: Path) -> None:
     path.write_text("policy:\n  repeat_interval_minutes: ${NOT_SET_ANYWHERE_42}\n")
     with pytest.raises(AlertConfigError, match=r"rules.yaml: environment variable NOT_SET_ANYWHERE_42"):
         load_settings(path)
+
+
+def test_sla_breach_rows_become_one_alert_per_run_and_kind() -> None:
+    rule = Rule("sla", RuleKind.SLA_BREACH, Severity.WARNING, job_name="etl_*", routes=("slack",))
+    breach = {"job_id": "7", "job_name": "etl_daily", "workspace_id": "ws1", "run_id": "70",
+              "sla_kind": "max_duration", "message": "run 70 of etl_daily is still running after 95 min"}
+    rows = [
+        breach,
+        {**breach, "sla_kind": "finish_by", "message": "run 70 had not finished by its deadline 06:00"},
+        {**breach, "job_name": "report", "run_id": "80"},  # not covered by the rule's job matcher
+    ]
+    duration, deadline = evaluate_rules([rule], {"sla_breaches": rows}, T0)
+    assert (duration.alert_type, duration.severity) == ("sla_duration", Severity.WARNING)
+    assert (deadline.alert_type, deadline.severity) == ("sla_deadline", Severity.ERROR)  # late data: error
+    assert duration.message == "run 70 of etl_daily is still running after 95 min"
+    assert duration.labels["run_id"] == deadline.labels["run_id"] == "70"
+    assert duration.fingerprint != deadline.fingerprint
+    # Seen again by the next cycle (the run is still late): the same fingerprint, so no second page.
+    (again, _) = evaluate_rules([rule], {"sla_breaches": rows}, T0 + timedelta(minutes=30))
+    assert again.fingerprint == duration.fingerprint
+    assert duration.channels == ("slack",)

@@ -2,7 +2,8 @@
 SQLite, parallelism 3) started by ``scripts/airflow_stack.sh`` in a temporary home.
 
 The test simulates a tiny workspace, triggers ``dataops_monitoring`` through the REST API, waits for
-success, checks the output tables, and checks that the Deadline Alert (a 1-minute cycle budget,
+success, checks the output tables and that the SLA breaches of the monitored jobs reached a loopback
+webhook as alerts, and checks that the Deadline Alert (a 1-minute cycle budget,
 which a cycle of five Spark tasks always exceeds) reached a loopback webhook through the alert
 engine. Everything binds 127.0.0.1; the whole process group is killed at the end.
 """
@@ -103,8 +104,9 @@ def wait_for(predicate: Any, timeout: float, what: str, interval: float = 2.0) -
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
-def write_config(tmp: Path, system: Path, webhook_port: int) -> dict[str, str]:
-    """Config (1-minute budget, a schedule that never fires soon) + rules file + env for the stack."""
+def write_config(tmp: Path, system: Path, webhook_port: int, job_names: list[str]) -> dict[str, str]:
+    """Config (1-minute budget, a schedule that never fires soon, a 1-minute SLA on every job that its
+    runs break) + rules file (SLA breaches to the webhook) + env for the stack."""
     config = tmp / "config.yaml"
     config.write_text(yaml.safe_dump({
         "environment": "e2e",
@@ -112,14 +114,14 @@ def write_config(tmp: Path, system: Path, webhook_port: int) -> dict[str, str]:
                   "driver_memory": "1g"},
         # 29 February: unpausing must not create a scheduled run that would queue before ours.
         "schedules": {"monitoring": "0 0 29 2 *", "cycle_time_budget_minutes": 1, "retries": 0},
-        "sla": {"jobs": [{"job_id": "*never*", "max_duration_minutes": 1}]},
+        "sla": {"jobs": [{"job_name": name, "max_duration_minutes": 1} for name in job_names]},
     }))
     rules = tmp / "alerting_rules.yaml"
     rules.write_text(yaml.safe_dump({
         "policy": {"group_wait_seconds": 0},
         "channels": {"hook": {"type": "webhook", "conn_id": "e2e_hook",
                               "options": {"endpoint": "/alerts", "secret_env": "E2E_WEBHOOK_SECRET"}}},
-        "rules": [],
+        "rules": [{"name": "sla_breach", "kind": "sla_breach", "routes": ["hook"]}],
     }))
     return {
         "DATAOPS_CONFIG": str(config),
@@ -135,11 +137,13 @@ def stack(tmp_path: Path, spark: SparkSession, receiver: tuple[int, list[dict[st
     from dataops_jobs import simulator
 
     summary = simulator.simulate_workspace(spark, str(tmp_path / "system"), jobs=2, days=1, seed=5)
+    jobs = spark.read.format("delta").load(str(tmp_path / "system" / "lakeflow" / "jobs"))
+    job_names = sorted({r["name"] for r in jobs.select("name").collect() if r["name"]})
     port = free_port()
     home = tmp_path / "airflow"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
-        **write_config(tmp_path, tmp_path / "system", receiver[0]),
+        **write_config(tmp_path, tmp_path / "system", receiver[0], job_names),
         "AIRFLOW_STACK_HOME": str(home),
         "AIRFLOW_STACK_PORT": str(port),
         "AIRFLOW_STACK_PARALLELISM": "3",
@@ -216,6 +220,15 @@ def test_monitoring_dag_in_a_running_airflow(stack: dict[str, Any], spark: Spark
     runs = read_output(spark, locator, "job_monitoring")
     assert runs is not None
     assert runs.count() == stack["summary"].runs
+
+    # Every run broke its 1-minute SLA: evaluate_slas wrote sla_breaches, the alert task's sla_breach
+    # rule turned them into alerts (one per run) and the engine delivered them to the webhook.
+    breaches = read_output(spark, locator, "sla_breaches")
+    assert breaches is not None
+    assert breaches.count() > 0
+    sla_alerts = [a for r in stack["received"] for a in r["body"].get("alerts", []) if a.get("rule") == "sla_breach"]
+    assert sla_alerts, "no sla_breach alert reached the webhook"
+    assert {a["labels"]["run_id"] for a in sla_alerts} <= {r["run_id"] for r in breaches.select("run_id").collect()}
 
     # The 1-minute budget was missed: the triggerer ran the AsyncCallback, which went through the alert
     # engine to the loopback webhook.

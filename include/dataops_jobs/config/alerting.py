@@ -103,7 +103,7 @@ class ChannelsConfig(StrictModel):
 # -- Rules, routing and fatigue policy (the alert engine's section; see config/alerting_rules.yaml) --
 
 RuleKindName = Literal[
-    "job_failure", "health_score", "anomaly", "sla_duration", "sla_deadline", "cost_spike", "stale_data"
+    "job_failure", "health_score", "anomaly", "sla_duration", "sla_deadline", "sla_breach", "cost_spike", "stale_data"
 ]
 SeverityName = Literal["info", "warning", "error", "critical"]
 _MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")

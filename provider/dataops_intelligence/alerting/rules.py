@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, timezone
 from enum import Enum
 from typing import Any
@@ -32,6 +32,7 @@ class RuleKind(str, Enum):
     ANOMALY = "anomaly"
     SLA_DURATION = "sla_duration"
     SLA_DEADLINE = "sla_deadline"
+    SLA_BREACH = "sla_breach"
     COST_SPIKE = "cost_spike"
     STALE_DATA = "stale_data"
 
@@ -42,6 +43,7 @@ INPUT_TABLE: Mapping[RuleKind, str] = {
     RuleKind.ANOMALY: "anomalies",
     RuleKind.SLA_DURATION: "runs",
     RuleKind.SLA_DEADLINE: "runs",
+    RuleKind.SLA_BREACH: "sla_breaches",
     RuleKind.COST_SPIKE: "costs",
     RuleKind.STALE_DATA: "freshness",
 }
@@ -214,6 +216,24 @@ def _sla_deadline(rule: Rule, rows: Sequence[Row], now: datetime) -> Iterator[Al
             )
 
 
+_SLA_ALERT_TYPE = {"max_duration": RuleKind.SLA_DURATION.value, "finish_by": RuleKind.SLA_DEADLINE.value}
+
+
+def _sla_breach(rule: Rule, rows: Sequence[Row], now: datetime) -> Iterator[AlertCandidate]:
+    """Breaches of the config's ``sla.jobs`` found by the SLA stage (``sla_breaches`` rows): one
+    fingerprint per run and SLA kind, so a run that stays late is one alert, not one per cycle.
+    ``finish_by`` misses are raised to ``error`` at least (the data is late for its consumers)."""
+    for row in rows:
+        kind = str(row.get("sla_kind") or "max_duration")
+        severity = rule.severity
+        if kind == "finish_by" and severity.rank < Severity.ERROR.rank:
+            severity = Severity.ERROR
+        message = str(row.get("message") or f"SLA {kind} breached by run {row.get('run_id')}")
+        candidate = rule.candidate(row, message, severity, run_id=str(row.get("run_id") or ""), sla_kind=kind)
+        # The same alert types as the run-based SLA rules, so inhibition matchers cover both.
+        yield replace(candidate, alert_type=_SLA_ALERT_TYPE.get(kind, RuleKind.SLA_DURATION.value))
+
+
 def _cost_spike(rule: Rule, rows: Sequence[Row], now: datetime) -> Iterator[AlertCandidate]:
     factor = float(rule.param("factor", 2.0))
     min_delta = float(rule.param("min_delta", 0.0))
@@ -245,6 +265,7 @@ EVALUATORS: Mapping[RuleKind, _Evaluator] = {
     RuleKind.ANOMALY: _anomaly,
     RuleKind.SLA_DURATION: _sla_duration,
     RuleKind.SLA_DEADLINE: _sla_deadline,
+    RuleKind.SLA_BREACH: _sla_breach,
     RuleKind.COST_SPIKE: _cost_spike,
     RuleKind.STALE_DATA: _stale_data,
 }

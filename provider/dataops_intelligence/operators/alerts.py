@@ -14,7 +14,7 @@ cleared old run) only flushes the outbox: evaluating the past would re-open reso
 resolve firing ones.
 
 State rules (failures, health, SLA, staleness) resolve when a cycle no longer finds them, with a
-resolved notification; event rules (anomalies, cost spikes) are seen in the cycle that found them and
+resolved notification; event rules (anomalies, cost spikes, SLA breaches) are seen in the cycle that found them and
 expire quietly after ``resolve_timeout``, so an event never produces a "resolved" message.
 
 A failed delivery never fails the task: it is recorded in the outbox (attempts, redacted error, next
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from dataops_jobs.io import TableLocator
 
 #: Rule kinds whose alerts are events: not resolved by absence, they expire after resolve_timeout.
-EVENT_KINDS = frozenset({"anomaly", "cost_spike"})
+EVENT_KINDS = frozenset({"anomaly", "cost_spike", "sla_breach"})
 
 
 def _utc(value: datetime) -> datetime:

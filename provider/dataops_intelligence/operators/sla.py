@@ -19,33 +19,18 @@ if TYPE_CHECKING:
     from dataops_jobs.config import Config
 
 SLA_RULE = "sla_breach"
-_ALERT_TYPE = {"max_duration": "sla_duration", "finish_by": "sla_deadline"}
 
 
 def breach_candidates(rows: Sequence[Mapping[str, Any]], channels: Sequence[str]) -> list[AlertCandidate]:
-    """Pure: ``sla_breaches`` rows → alert candidates (one fingerprint per run and SLA kind)."""
-    from dataops_intelligence.alerting.model import AlertCandidate, Severity
+    """Pure: ``sla_breaches`` rows → alert candidates (one fingerprint per run and SLA kind), exactly
+    as the ``sla_breach`` rule kind of the alert task builds them."""
+    from datetime import datetime, timezone
 
-    out = []
-    for row in rows:
-        kind = str(row.get("sla_kind"))
-        labels = {
-            "job_id": str(row.get("job_id") or ""),
-            "job_name": str(row.get("job_name") or ""),
-            "workspace_id": str(row.get("workspace_id") or ""),
-            "run_id": str(row.get("run_id") or ""),
-            "sla_kind": kind,
-        }
-        out.append(AlertCandidate(
-            rule=SLA_RULE,
-            labels={k: v for k, v in labels.items() if v},
-            severity=Severity.ERROR if kind == "finish_by" else Severity.WARNING,
-            message=str(row.get("message") or f"SLA {kind} breached by run {labels['run_id']}"),
-            alert_type=_ALERT_TYPE.get(kind, "sla_duration"),
-            job_id=labels["job_id"] or None,
-            channels=tuple(channels),
-        ))
-    return out
+    from dataops_intelligence.alerting.model import Severity
+    from dataops_intelligence.alerting.rules import Rule, RuleKind, evaluate_rules
+
+    rule = Rule(name=SLA_RULE, kind=RuleKind.SLA_BREACH, severity=Severity.WARNING, routes=tuple(channels))
+    return evaluate_rules([rule], {"sla_breaches": list(rows)}, datetime.now(timezone.utc))
 
 
 def notify_breaches(config: Config, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:

@@ -249,6 +249,17 @@ class AlertTablesStore:
         data["deliveries"] = ",".join(data["deliveries"] or ())
         return data
 
+    def load_outbox(self) -> list[Delivery]:
+        return self._deliveries(open_only=True)
+
+    def load_deliveries(self) -> list[Delivery]:
+        """Every outbox row, sent ones included (audits and tests)."""
+        return self._deliveries(open_only=False)
+
+    def _deliveries(self, *, open_only: bool) -> list[Delivery]:
+        """The ``alert_outbox`` rows (only the open ones with ``open_only``) as deliveries."""
+        raise NotImplementedError
+
     def _merge(
         self,
         table: OutputTable,
@@ -292,13 +303,6 @@ class DeltaAlertStore(AlertTablesStore):
         rows = df.where("tracked").select("fingerprint", "state_json").collect()
         self._loaded = {r["fingerprint"]: r["state_json"] for r in rows}
         return [AlertState.from_row(json.loads(r["state_json"])) for r in rows]
-
-    def load_outbox(self) -> list[Delivery]:
-        return self._deliveries(open_only=True)
-
-    def load_deliveries(self) -> list[Delivery]:
-        """Every outbox row, sent ones included (audits and tests)."""
-        return self._deliveries(open_only=False)
 
     def _deliveries(self, *, open_only: bool) -> list[Delivery]:
         df = self._read("alert_outbox")

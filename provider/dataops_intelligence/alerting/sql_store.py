@@ -63,13 +63,6 @@ class SqlAlertStore(AlertTablesStore):
         self._loaded = {r["fingerprint"]: r["state_json"] for r in rows}
         return [AlertState.from_row(json.loads(r["state_json"])) for r in rows]
 
-    def load_outbox(self) -> list[Delivery]:
-        return self._deliveries(open_only=True)
-
-    def load_deliveries(self) -> list[Delivery]:
-        """Every outbox row, sent ones included (audits and tests)."""
-        return self._deliveries(open_only=False)
-
     def _deliveries(self, *, open_only: bool) -> list[Delivery]:
         table = _table("alert_outbox")
         ref = self._ensure(table)

@@ -178,15 +178,18 @@ def test_cycle_is_one_multi_task_run_on_one_cluster(
     result = op.execute(context())
     assert set(result["tasks"]) == {"collect_runs", "collect_metrics", "health", "anomalies", "sla"}
     assert all(r["rows_written"] == {"fake": 1} for r in result["tasks"].values())
+    assert any(r.fault for r in emulator.requests)
+    emulator.set_faults(FaultPlan())  # the checks below read the run back without injected faults
     assert _top_level_runs(emulator) == [result["run_id"]]
     from airflow.providers.databricks.hooks.databricks import DatabricksHook
 
     run = DatabricksHook(CONN_ID).get_run(result["run_id"])
     assert {t["cluster_instance"]["cluster_id"] for t in run["tasks"]} == {run["cluster_instance"]["cluster_id"]}
     calls = [json.loads(line)[0] for line in (code_dir / "calls.log").read_text().splitlines()]
-    assert calls[:2] == ["collect_runs", "collect_metrics"]
-    assert sorted(calls[2:]) == ["anomalies", "health"]
-    assert any(r.fault for r in emulator.requests)
+    assert sorted(calls) == ["anomalies", "collect_metrics", "collect_runs", "health", "sla"]
+    # The task graph: runs first; metrics before health and anomalies; SLAs need only the runs.
+    assert calls[0] == "collect_runs"
+    assert calls.index("collect_metrics") < min(calls.index("health"), calls.index("anomalies"))
 
 
 def test_service_principal_oauth_never_logs_the_secret(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dataops_jobs.collectors import CollectResult, Interval, builtin_collectors
 from dataops_jobs.io import TableLocator, load_watermarks, save_watermarks
-from dataops_jobs.processors import ProcessResult, builtin_processors
+from dataops_jobs.processors import WATERMARK_PREFIX, AnalysisWindow, ProcessResult, builtin_processors
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -110,20 +110,49 @@ class DataOpsOrchestrator:
             if stage.startswith("collect"):
                 self._collect(cls, interval, result)
             else:
-                done: ProcessResult = cls(self.spark, self.config, self.locator).process(interval)
-                result["rows_written"][done.name] = done.rows_written
-                result["details"][done.name] = done.details
+                self._process(cls, interval, result)
         result["seconds"] = round(time.monotonic() - started, 2)
         self.progress(f"{stage}: done in {result['seconds']} s")
         return result
+
+    def analysis_window(self, name: str, end: datetime) -> AnalysisWindow | None:
+        """The window of analysis ``name`` up to ``end``; None when it already covered ``end`` (a re-run
+        of an older interval changes nothing: the watermark never moves back)."""
+        mark = load_watermarks(self.spark, self.locator).get(WATERMARK_PREFIX + name)
+        if mark is not None and mark >= end:
+            return None
+        return AnalysisWindow.for_stage(self.config, mark, end)
+
+    def _advance(self, name: str, end: datetime, rows: int) -> None:
+        """Move analysis ``name``'s watermark to ``end``, once its outputs are written."""
+        save_watermarks(self.spark, self.locator, {WATERMARK_PREFIX + name: (end, rows)}, end)
+
+    def _process(self, cls: type[BaseProcessor], interval: Interval, result: dict[str, Any]) -> None:
+        window = self.analysis_window(cls.name, interval.end)
+        if window is None:
+            self.progress(f"  {cls.name}: already analysed up to {interval.end} (watermark): nothing to do")
+            result["details"][cls.name] = {"skipped": "watermark at or after the interval end"}
+            return
+        done: ProcessResult = cls(self.spark, self.config, self.locator).process(window)
+        self._advance(cls.name, window.end, done.rows_written)
+        result["rows_written"][done.name] = done.rows_written
+        result["details"][done.name] = {**done.details, "since": None if window.since is None else
+                                        window.since.isoformat()}
+        self.progress(f"  {done.name}: {'backfill' if window.backfill else f'since {window.since}'} "
+                      f"-> {done.rows_written} rows")
 
     def _sla(self, interval: Interval) -> dict[str, Any]:
         """The ``sla`` stage: breaches as of the interval end MERGEd into ``sla_breaches`` (JSON-safe counts)."""
         from dataops_jobs.sla import evaluate_slas
 
         started = time.monotonic()
+        window = self.analysis_window("sla", interval.end)
+        if window is None:
+            self.progress("sla: already evaluated up to the interval end (watermark): nothing to do")
+            return {"evaluated_runs": 0, "breaches": 0, "in_flight_breaches": 0, "skipped": True, "seconds": 0.0}
         self.progress("sla: evaluating sla.jobs ...")
-        result = evaluate_slas(self.spark, self.config, self.locator, interval.end)
+        result = evaluate_slas(self.spark, self.config, self.locator, window)
+        self._advance("sla", window.end, result.breaches)
         seconds = round(time.monotonic() - started, 2)
         self.progress(f"sla: {result.breaches} breaches ({result.in_flight_breaches} in flight) in {seconds} s")
         return {**result.to_dict(), "seconds": seconds}

@@ -1,9 +1,17 @@
 """HealthAnalyzer: the ``health`` processor writing ``job_health_scores`` (one row per job per cycle).
 
-Formula (``T`` = interval end, ``W`` = ``health.window_days``, ``B`` = ``health.baseline_days``):
+Scores sit on a daily grid, so the history is the same however the cycles were cut: the row with
+``calculation_time`` ``T`` (a UTC midnight) scores the day that ends at ``T``. Each cycle (re)writes
+the rows of the days completed since the stage's watermark, the days a late-collected run changed,
+and the row of the current day "as of" the cycle's end (``as_of`` < ``T`` until the day is over; the
+next cycle overwrites it). The first cycle writes every day of the backfill window.
 
-* Runs: terminal runs (not RUNNING or SKIPPED) started in the window ``(T-W, T]``; the baseline is
-  ``(T-W-B, T-W]``. A job gets a row when it has at least one terminal run in the window.
+Formula (``T`` = the grid day's end, ``A`` = ``as_of`` = min(T, cycle end), ``W`` =
+``health.window_days``, ``B`` = ``health.baseline_days``):
+
+* Runs: terminal runs (not RUNNING or SKIPPED, ended by ``A``) started in the window ``(T-W, A]``;
+  the baseline is ``(T-W-B, T-W]``. A job gets a row when it has at least one terminal run in the
+  window.
 * Components, each a goodness ``g`` in [0, 1] (NULL = not applicable to the job):
 
   - success_rate ``g = 1 - failed / runs`` (failed = ERROR, FAILED, TIMED_OUT);
@@ -34,7 +42,7 @@ Formula (``T`` = interval end, ``W`` = ``health.window_days``, ``B`` = ``health.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
 from pyspark.sql import Column
@@ -42,7 +50,7 @@ from pyspark.sql import functions as F
 
 import dataops_jobs.schemas.analysis  # noqa: F401  (registers job_health_scores)
 from dataops_jobs.io import merge_into, read_output
-from dataops_jobs.processors import BaseProcessor, ProcessResult
+from dataops_jobs.processors import AnalysisWindow, BaseProcessor, ProcessResult
 from dataops_jobs.schemas.analysis import COMPONENTS, JOB_HEALTH_SCORES
 
 if TYPE_CHECKING:
@@ -55,6 +63,7 @@ log = logging.getLogger(__name__)
 
 MIN_TREND_RUNS = 5
 _JOB = ["workspace_id", "job_id"]
+_KEY = [*_JOB, "calculation_time"]
 _SLA_SCHEMA = "sla_job_id STRING, sla_job_name STRING, max_duration_minutes DOUBLE, finish_by STRING, tz STRING"
 
 
@@ -92,16 +101,34 @@ def with_sla(runs: DataFrame, rules: DataFrame) -> DataFrame:
     return joined.withColumn("sla_met", met).drop(*[f"_{p}_{c}" for p in "in" for c in cols])
 
 
-def window_runs(runs: DataFrame, end: datetime, cfg: HealthConfig) -> DataFrame:
-    """Terminal runs of the window and the baseline, tagged ``in_window``; ``ln_d`` for successes."""
-    window_start = end - timedelta(days=cfg.window_days)
-    first = window_start - timedelta(days=cfg.baseline_days)
+def grid(spark: SparkSession, ends: list[datetime], as_of: datetime, cfg: HealthConfig) -> DataFrame:
+    """The grid points to score: ``calculation_time`` T, ``as_of`` min(T, as_of) and the window start."""
+    rows = [(t, min(t, as_of), t - timedelta(days=cfg.window_days)) for t in ends]
+    return spark.createDataFrame(rows, "calculation_time TIMESTAMP, as_of TIMESTAMP, window_start TIMESTAMP")
+
+
+def day_ends(after: datetime, end: datetime) -> list[datetime]:
+    """UTC midnights in ``(after, end]``, plus the end of the day ``end`` is in when it is not one."""
+    first = datetime.combine(after.date(), time()) + timedelta(days=1)
+    out = []
+    t = first
+    while t <= end:
+        out.append(t)
+        t += timedelta(days=1)
+    if not out or out[-1] < end:
+        out.append(datetime.combine(end.date(), time()) + timedelta(days=1))
+    return out
+
+
+def window_runs(runs: DataFrame, points: DataFrame, cfg: HealthConfig) -> DataFrame:
+    """Terminal runs of each grid point's window and baseline, tagged ``in_window``; ``ln_d`` for successes."""
     ok = F.col("status") == "SUCCEEDED"
+    first = F.col("window_start") - F.expr(f"INTERVAL {cfg.baseline_days} DAYS")
+    terminal = runs.where(F.col("end_time").isNotNull() & ~F.col("status").isin("RUNNING", "SKIPPED"))
     return (
-        runs.where((F.col("start_time") > F.lit(first)) & (F.col("start_time") <= F.lit(end))
-                   & F.col("end_time").isNotNull() & (F.col("end_time") <= F.lit(end))
-                   & ~F.col("status").isin("RUNNING", "SKIPPED"))
-        .withColumn("in_window", F.col("start_time") > F.lit(window_start))
+        terminal.join(F.broadcast(points), (F.col("start_time") > first) & (F.col("start_time") <= F.col("as_of"))
+                      & (F.col("end_time") <= F.col("as_of")))
+        .withColumn("in_window", F.col("start_time") > F.col("window_start"))
         .withColumn("ln_d", F.when(ok & (F.col("duration_minutes") > 0), F.log(F.col("duration_minutes"))))
         .withColumn("retried", (F.coalesce(F.col("attempts"), F.lit(1)) > 1) | (F.col("trigger_type") == "ONETIME_RETRY"))
     )
@@ -109,10 +136,10 @@ def window_runs(runs: DataFrame, end: datetime, cfg: HealthConfig) -> DataFrame:
 
 def _period_stats(tagged: DataFrame, prefix: str) -> DataFrame:
     """Counts, medians and robust spread of one period (``w_`` window, ``b_`` baseline) per job."""
-    med = tagged.groupBy(*_JOB).agg(F.median("ln_d").alias("_med"))
-    spread = (tagged.join(med, _JOB).groupBy(*_JOB)
+    med = tagged.groupBy(*_KEY).agg(F.median("ln_d").alias("_med"))
+    spread = (tagged.join(med, _KEY).groupBy(*_KEY)
               .agg(F.median(F.abs(F.col("ln_d") - F.col("_med"))).alias("mad")))
-    stats = tagged.groupBy(*_JOB).agg(
+    stats = tagged.groupBy(*_KEY).agg(
         F.count(F.lit(1)).alias("runs"),
         F.sum(F.col("is_failed").cast("int")).alias("failed"),
         F.sum(F.col("retried").cast("int")).alias("retried"),
@@ -124,8 +151,8 @@ def _period_stats(tagged: DataFrame, prefix: str) -> DataFrame:
         F.count("dbus").alias("cost_runs"),
         F.max_by("job_name", "start_time").alias("job_name"),
     )
-    out = stats.join(spread, _JOB, "left")
-    return out.select(*_JOB, *[F.col(c).alias(f"{prefix}{c}") for c in out.columns if c not in _JOB])
+    out = stats.join(spread, _KEY, "left")
+    return out.select(*_KEY, *[F.col(c).alias(f"{prefix}{c}") for c in out.columns if c not in _KEY])
 
 
 def _drift_goodness(ratio: Column, tol: float) -> Column:
@@ -240,10 +267,11 @@ def explanation(cfg: HealthConfig) -> Column:
     return F.concat(head, F.lit("; trend "), F.col("trend"), F.lit(": "), F.col("trend_reason"))
 
 
-def health_scores(runs: DataFrame, costs: DataFrame | None, rules: DataFrame, end: datetime,
+def health_scores(runs: DataFrame, costs: DataFrame | None, rules: DataFrame, points: DataFrame,
                   cfg: HealthConfig) -> DataFrame:
-    """``job_health_scores`` rows for every job with a terminal run in the window ending at ``end``."""
-    tagged = window_runs(runs, end, cfg)
+    """``job_health_scores`` rows for every grid point (:func:`grid`) and job with a terminal run in
+    the point's window."""
+    tagged = window_runs(runs, points, cfg)
     if costs is not None:
         tagged = tagged.join(costs.select(*_JOB, "run_id", F.col("dbus").cast("double").alias("dbus")),
                              [*_JOB, "run_id"], "left")
@@ -251,14 +279,12 @@ def health_scores(runs: DataFrame, costs: DataFrame | None, rules: DataFrame, en
         tagged = tagged.withColumn("dbus", F.lit(None).cast("double"))
     tagged = with_sla(tagged, rules)
     stats = _period_stats(tagged.where("in_window"), "w_").join(
-        _period_stats(tagged.where(~F.col("in_window")), "b_"), _JOB, "left")
+        _period_stats(tagged.where(~F.col("in_window")), "b_"), _KEY, "left")
     scored = trend(score(components(stats, cfg.drift_tolerance), cfg), cfg)
-    window_start = end - timedelta(days=cfg.window_days)
     out = (
-        scored.withColumn("explanation", explanation(cfg))
-        .withColumn("calculation_time", F.lit(end).cast("timestamp"))
-        .withColumn("window_start", F.lit(window_start).cast("timestamp"))
-        .withColumn("window_end", F.lit(end).cast("timestamp"))
+        scored.join(F.broadcast(points), "calculation_time")
+        .withColumn("explanation", explanation(cfg))
+        .withColumn("window_end", F.col("as_of"))
         .withColumn("job_name", F.col("w_job_name"))
         .withColumn("runs_in_window", F.col("w_runs").cast("int"))
         .withColumn("failed_runs", F.col("w_failed").cast("int"))
@@ -274,22 +300,38 @@ class HealthAnalyzer(BaseProcessor):
     name: ClassVar[str] = "health"
     output: ClassVar[str] = "job_health_scores"
 
+    def grid_points(self, runs: DataFrame, window: AnalysisWindow) -> list[datetime]:
+        """Days to (re)score: those completed since the watermark or touched by a late-collected run
+        (bounded by the backfill window), and the current day as of the window's end."""
+        floor = window.end - timedelta(days=self.config.analysis.backfill_days or self.config.collection.lookback_days)
+        after = window.start
+        if not window.backfill:
+            late = runs.where(window.collected() & F.col("end_time").isNotNull()).agg(F.min("end_time")).first()
+            if late is not None and late[0] is not None:
+                after = min(after, late[0] - timedelta(microseconds=1))
+        return day_ends(max(after, floor), window.end)
+
     def process(self, interval: Interval) -> ProcessResult:
-        """Score the window ending at ``interval.end`` (one row per job, keyed by that time)."""
-        cfg, end = self.config.health, interval.end
+        """Score the grid days the window touches (one row per job and day, see the module doc)."""
+        window = AnalysisWindow.of(interval)
+        cfg = self.config.health
         runs = read_output(self.spark, self.locator, "job_monitoring")
         if runs is None:
             log.info("job_monitoring does not exist yet: no health scores to compute")
             return ProcessResult(self.name, 0, {"skipped": "no job_monitoring table"})
-        first = end - timedelta(days=cfg.window_days + cfg.baseline_days)
-        runs = runs.where(F.col("start_time") > F.lit(first))
+        ends = self.grid_points(runs, window)
+        first = ends[0] - timedelta(days=cfg.window_days + cfg.baseline_days + 1)
+        runs = runs.where((F.col("start_time") > F.lit(first)) & (F.col("start_time") <= F.lit(window.end)))
         costs = read_output(self.spark, self.locator, "job_costs")
         rules = sla_rules(self.spark, list(self.config.sla.jobs))
-        scores = health_scores(runs, costs, rules, end, cfg).localCheckpoint()
+        points = grid(self.spark, ends, window.end, cfg)
+        scores = health_scores(runs, costs, rules, points, cfg).localCheckpoint()
         written = merge_into(self.spark, self.locator, self.output, scores)
-        summary = scores.agg(F.avg("health_score").alias("mean"),
+        latest = scores.where(F.col("calculation_time") == F.lit(ends[-1]))
+        summary = latest.agg(F.avg("health_score").alias("mean"), F.count(F.lit(1)).alias("jobs"),
                              F.sum((F.col("trend") == "degrading").cast("int")).alias("degrading")).first()
-        details = {"jobs": written, "mean_score": round(float(summary["mean"] or 0.0), 1) if summary else None,
+        details = {"jobs": int(summary["jobs"] or 0) if summary else 0, "days_scored": len(ends),
+                   "mean_score": round(float(summary["mean"] or 0.0), 1) if summary else None,
                    "degrading": int(summary["degrading"] or 0) if summary else 0}
         return ProcessResult(self.name, written, details)
 

@@ -126,9 +126,16 @@ def table_exists(spark: SparkSession, ref: TableRef) -> bool:
     return bool(spark.catalog.tableExists(ref.name))
 
 
+_CHECKED: set[str] = set()
+
+
 def ensure_table(spark: SparkSession, ref: TableRef, table: OutputTable) -> None:
-    """Create the output table with its column comments if it does not exist yet."""
+    """Create the output table with its column comments if it does not exist yet; add the columns a
+    newer release defines to a table an older one created (checked once per process and table)."""
     if table_exists(spark, ref):
+        if ref.sql not in _CHECKED:
+            _add_missing_columns(spark, ref, table)
+            _CHECKED.add(ref.sql)
         return
     ddl = (
         f"CREATE TABLE IF NOT EXISTS {ref.sql} ({table.ddl}) USING DELTA "
@@ -138,13 +145,29 @@ def ensure_table(spark: SparkSession, ref: TableRef, table: OutputTable) -> None
         spark.sql(ddl)
     except Exception as exc:
         raise DeltaWriteError(f"cannot create {ref.name} at {ref.path or ref.sql}: {exc}") from exc
+    _CHECKED.add(ref.sql)
+
+
+def _add_missing_columns(spark: SparkSession, ref: TableRef, table: OutputTable) -> None:
+    """``ALTER TABLE ADD COLUMNS`` for the columns of ``table`` that the existing table lacks."""
+    present = {f.name.lower() for f in read_table(spark, ref).schema.fields}
+    missing = [c for c in table.columns if c.name.lower() not in present]
+    if not missing:
+        return
+    cols = ", ".join(f"`{c.name}` {c.type} COMMENT '{c.comment.replace(chr(39), '')}'" for c in missing)
+    log.info("adding %s to %s", ", ".join(c.name for c in missing), ref.name)
+    try:
+        spark.sql(f"ALTER TABLE {ref.sql} ADD COLUMNS ({cols})")
+    except Exception as exc:
+        raise DeltaWriteError(f"cannot add columns to {ref.name} at {ref.path or ref.sql}: {exc}") from exc
 
 
 def merge_into(spark: SparkSession, locator: TableLocator, name: str, df: DataFrame) -> int:
     """MERGE ``df`` into output table ``name`` on its natural keys; return the source row count.
 
-    Rows whose values are unchanged are not rewritten, so re-running an interval leaves the table
-    identical. Keys compare null-safely (a metric minute with no job run has a NULL job_id).
+    Rows whose values are unchanged (bookkeeping columns aside) are not rewritten, so re-running an
+    interval leaves the table identical and ``collected_at`` keeps the time the content last changed.
+    Keys compare null-safely (a metric minute with no job run has a NULL job_id).
     """
     from delta.tables import DeltaTable
 
@@ -153,7 +176,8 @@ def merge_into(spark: SparkSession, locator: TableLocator, name: str, df: DataFr
     ensure_table(spark, ref, table)
     source = df.select(*table.column_names).dropDuplicates(list(table.keys))
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in table.keys)
-    changed = " OR ".join(_differs(c) for c in table.columns if c.name not in table.keys)
+    ignored = set(table.keys) | set(table.bookkeeping)
+    changed = " OR ".join(_differs(c) for c in table.columns if c.name not in ignored)
     target = DeltaTable.forPath(spark, ref.path) if ref.path else DeltaTable.forName(spark, ref.name)
     try:
         (

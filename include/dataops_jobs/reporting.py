@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from dataops_jobs.io import read_output
@@ -37,7 +38,7 @@ def overview(spark: SparkSession, locator: TableLocator, *, top: int = 5) -> dic
         out["least_healthy"] = _least_healthy(health, top)
     anomalies = read_output(spark, locator, "job_anomalies")
     if anomalies is not None:
-        out["anomalies"] = _top_anomalies(anomalies, top)
+        out.update(_latest_anomalies(anomalies, max(top, 8)))
     return out
 
 
@@ -52,8 +53,23 @@ def _least_healthy(health: Any, top: int) -> list[dict[str, Any]]:
     return [{k: r[k] for k in keep if k in r.__fields__} for r in rows]
 
 
-def _top_anomalies(anomalies: Any, top: int) -> list[dict[str, Any]]:
-    order = F.when(F.col("severity") == "critical", 0).when(F.col("severity") == "high", 1).otherwise(2)
-    rows = anomalies.orderBy(order, F.col("detected_at").desc()).limit(top).collect()
-    keep = ("job_id", "job_name", "metric", "severity", "observed", "expected", "explanation")
-    return [{k: r[k] for k in keep if k in r.__fields__} for r in rows]
+def _latest_anomalies(anomalies: Any, top: int) -> dict[str, Any]:
+    """What the latest analysis cycle found: counts by type, how many were history (backfilled), and
+    the most severe of them, one per job and type (an ongoing regression is one line, not ten)."""
+    last = anomalies.agg(F.max("interval_end")).first()
+    if last is None or last[0] is None:
+        return {"anomalies": [], "anomalies_found": {}, "anomalies_backfilled": 0}
+    found = anomalies.where(F.col("interval_end") == F.lit(last[0]))
+    counts = found.groupBy("anomaly_type").agg(F.count(F.lit(1)).alias("n"),
+                                               F.sum(F.col("backfilled").cast("int")).alias("old")).collect()
+    rank = F.when(F.col("severity") == "critical", 0).when(F.col("severity") == "high", 1).when(
+        F.col("severity") == "medium", 2).otherwise(3)
+    per = Window.partitionBy("workspace_id", "job_id", "anomaly_type").orderBy(rank, F.col("detected_at").desc())
+    rows = (found.withColumn("_rank", rank).withColumn("_n", F.row_number().over(per)).where("_n = 1")
+            .orderBy("_rank", F.col("detected_at").desc()).limit(top).collect())
+    keep = ("job_id", "job_name", "anomaly_type", "metric", "severity", "observed", "expected", "detected_at",
+            "backfilled", "explanation")
+    return {"anomalies": [{k: r[k] for k in keep if k in r.__fields__} for r in rows],
+            "anomalies_found": {r["anomaly_type"]: int(r["n"]) for r in counts},
+            "anomalies_backfilled": sum(int(r["old"] or 0) for r in counts),
+            "anomalies_cycle_end": last[0]}

@@ -5,6 +5,11 @@ interval gives the same answer. A run still in flight at that instant is judged 
 and, for a finish-by SLA, on whether the deadline has already passed. Breaches are MERGEd into the
 small ``sla_breaches`` table (one row per run and SLA kind), which the alert rules consume.
 
+Which runs: those started in the last two days (``LOOKBACK``: runs in flight and just finished) and
+every run collected since the stage's watermark (``AnalysisWindow``), so a gap of any length is
+covered; the first cycle evaluates the backfill window. A breach found older than
+``analysis.notify_max_age_hours`` is recorded with ``backfilled`` and not notified.
+
 Finish-by semantics: a run must end by ``finish_by`` (in the SLA's time zone) on the local day it
 started; a run that starts after that time of day must end by the same time on the next day.
 """
@@ -23,6 +28,7 @@ if TYPE_CHECKING:
 
     from dataops_jobs.config import Config, JobSla
     from dataops_jobs.io import TableLocator
+    from dataops_jobs.processors import AnalysisWindow
 
 #: Runs started this long before the evaluation instant are (re-)evaluated every cycle.
 LOOKBACK = timedelta(days=2)
@@ -50,7 +56,9 @@ SLA_BREACHES = OutputTable(
         ("overrun_minutes", "DOUBLE", "How far past the limit or deadline the run was at evaluation"),
         ("message", "STRING", "One-line description for alerts"),
         ("evaluated_at", "TIMESTAMP", "Evaluation instant (end of the cycle's interval) that wrote the row"),
+        ("backfilled", "BOOLEAN", "Found older than analysis.notify_max_age_hours: recorded, not notified"),
     ),
+    bookkeeping=("backfilled",),
 )
 register(SLA_BREACHES)
 
@@ -82,12 +90,17 @@ _SLA_SCHEMA = ("sla_job_name STRING, sla_job_id STRING, max_minutes DOUBLE, fini
                "finish_minute INT, sla_tz STRING")
 
 
-def runs_as_of(runs: DataFrame, now: datetime) -> DataFrame:
-    """Runs started in ``(now - LOOKBACK, now]`` as they looked at ``now`` (later ends = in flight)."""
+def runs_as_of(runs: DataFrame, now: datetime, since: datetime | None = None,
+               collected_since: datetime | None = None) -> DataFrame:
+    """Runs started in ``(since or now - LOOKBACK, now]``, plus the runs collected after
+    ``collected_since``, as they looked at ``now`` (later ends = in flight)."""
     from pyspark.sql import functions as F
 
     at = F.lit(now).cast("timestamp")
-    started = runs.where((F.col("start_time") <= at) & (F.col("start_time") > F.lit(now - LOOKBACK)))
+    recent = F.col("start_time") > F.lit(min(since, now - LOOKBACK) if since is not None else now - LOOKBACK)
+    if collected_since is not None:
+        recent = recent | (F.col("collected_at") > F.lit(collected_since))
+    started = runs.where((F.col("start_time") <= at) & recent)
     ended = F.col("end_time").isNotNull() & (F.col("end_time") <= at)
     age = (F.unix_timestamp(at) - F.unix_timestamp("start_time")) / 60.0
     elapsed = (F.unix_timestamp("end_time") - F.unix_timestamp("start_time")) / 60.0
@@ -117,7 +130,7 @@ def find_breaches(runs: DataFrame, slas: DataFrame, now: datetime) -> DataFrame:
     from pyspark.sql import functions as F
 
     at = F.lit(now).cast("timestamp")
-    matched = runs_as_of(runs, now).join(
+    matched = runs.join(
         F.broadcast(slas),
         (F.col("job_name") == F.col("sla_job_name")) | (F.col("job_id") == F.col("sla_job_id")),
     )
@@ -133,7 +146,7 @@ def find_breaches(runs: DataFrame, slas: DataFrame, now: datetime) -> DataFrame:
         "*", F.lit(FINISH_BY).alias("sla_kind"), F.lit(None).cast("double").alias("limit_minutes"),
         ((F.unix_timestamp(finish) - F.unix_timestamp("deadline")) / 60.0).alias("overrun_minutes"),
     )
-    columns = [c for c in SLA_BREACHES.column_names if c not in ("message", "evaluated_at")]
+    columns = [c for c in SLA_BREACHES.column_names if c not in ("message", "evaluated_at", "backfilled")]
     both = duration.select(*columns).unionByName(late.select(*columns))
     return both.withColumn("message", _message()).withColumn("evaluated_at", at)
 
@@ -157,27 +170,34 @@ def _message() -> Any:
     return F.when(F.col("sla_kind") == MAX_DURATION, duration_msg).otherwise(deadline_msg)
 
 
-def evaluate_slas(spark: SparkSession, config: Config, locator: TableLocator, now: datetime) -> SlaResult:
-    """Evaluate ``config.sla.jobs`` over ``job_monitoring`` as of ``now``; MERGE ``sla_breaches``."""
+def evaluate_slas(spark: SparkSession, config: Config, locator: TableLocator,
+                  at: datetime | AnalysisWindow) -> SlaResult:
+    """Evaluate ``config.sla.jobs`` over ``job_monitoring`` as of ``at`` (an instant, or an analysis
+    window: its end, plus the runs collected since its watermark); MERGE ``sla_breaches``."""
     from pyspark.sql import functions as F
 
     from dataops_jobs.cycle import utc_naive
+    from dataops_jobs.processors import AnalysisWindow
 
-    now = utc_naive(now)
+    window = at if isinstance(at, AnalysisWindow) else AnalysisWindow(at - LOOKBACK, at, since=at - LOOKBACK)
+    now = utc_naive(window.end)
     runs = read_output(spark, locator, "job_monitoring")
     if runs is None or not config.sla.jobs:
         return SlaResult(0, 0, 0)
+    since = None if window.backfill else window.since
+    evaluated = runs_as_of(runs, now, since=window.start if window.backfill else None, collected_since=since)
     slas = spark.createDataFrame(sla_rows(list(config.sla.jobs)), _SLA_SCHEMA)
-    breaches = find_breaches(runs, slas, now).cache()
+    when = F.coalesce(F.col("deadline"), F.col("end_time"), F.col("evaluated_at"))
+    breaches = find_breaches(evaluated, slas, now).withColumn("backfilled", window.backfilled_at(when)).cache()
     try:
         counts = breaches.agg(F.count("*").alias("n"), F.sum(F.col("in_flight").cast("int")).alias("f")).first()
         total, in_flight = (int(counts["n"] or 0), int(counts["f"] or 0)) if counts else (0, 0)
         if total:
             merge_into(spark, locator, "sla_breaches", breaches)
-        evaluated = runs_as_of(runs, now).count()
+        n_evaluated = evaluated.count()
     finally:
         breaches.unpersist()
-    return SlaResult(evaluated, total, in_flight)
+    return SlaResult(n_evaluated, total, in_flight)
 
 
 def recent_breaches(spark: SparkSession, locator: TableLocator, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
@@ -189,5 +209,6 @@ def recent_breaches(spark: SparkSession, locator: TableLocator, now: datetime, l
     table = read_output(spark, locator, "sla_breaches")
     if table is None:
         return []
-    rows = table.where(F.col("evaluated_at") == F.lit(utc_naive(now)).cast("timestamp")).limit(limit).collect()
+    rows = (table.where((F.col("evaluated_at") == F.lit(utc_naive(now)).cast("timestamp"))
+                        & ~F.coalesce(F.col("backfilled"), F.lit(False))).limit(limit).collect())
     return [r.asDict() for r in rows]

@@ -100,10 +100,20 @@ def print_summary(cycle: dict[str, Any], overview: dict[str, Any]) -> None:
             f"  least healthy: {row.get('job_name') or row.get('job_id')}: {row.get('health_score'):.0f}"
             f" ({row.get('trend')}) {row.get('explanation', '')}\n"
         )
+    found = overview.get("anomalies_found") or {}
+    if found:
+        kinds = ", ".join(f"{k}={v}" for k, v in sorted(found.items(), key=lambda kv: -kv[1]))
+        out.write(f"anomalies found     : {sum(found.values())} by the cycle ending "
+                  f"{overview.get('anomalies_cycle_end')} ({kinds}); {overview.get('anomalies_backfilled', 0)} "
+                  f"older than analysis.notify_max_age_hours are history (recorded, not notified)\n")
+    else:
+        out.write("anomalies found     : none new in this cycle\n")
     for row in overview.get("anomalies", []):
+        when = row.get("detected_at")
         out.write(
-            f"  anomaly [{row.get('severity')}] {row.get('job_name') or row.get('job_id')}: "
-            f"{row.get('explanation')}\n"
+            f"  anomaly [{row.get('severity')}] {row.get('anomaly_type')} {row.get('job_name') or row.get('job_id')}"
+            f"{' (history)' if row.get('backfilled') else ''} at {when:%Y-%m-%d %H:%M}: {row.get('explanation')}\n"
+            if when is not None else f"  anomaly [{row.get('severity')}] {row.get('explanation')}\n"
         )
     out.write("tables:\n")
     for name, info in overview.get("tables", {}).items():

@@ -129,13 +129,46 @@ def test_rerun_adds_no_duplicates(detected: dict[str, Any]) -> None:
     assert detected["first"].rows_written == detected["second"].rows_written
 
 
-def test_only_the_new_interval_is_emitted(spark: SparkSession, tmp_path: Path) -> None:
+def test_a_later_cycle_resumes_from_the_saved_state(spark: SparkSession, tmp_path: Path) -> None:
+    """Runs collected before the watermark are not re-read: the next cycle learns only the new runs
+    and still finds the regression's third run, because the detector state remembers the first two."""
     config = make_config(tmp_path)
-    write(spark, config, "job_monitoring", _runs())
+    runs = _runs()
+    split = END - timedelta(days=1)
+    write(spark, config, "job_monitoring", [r for r in runs if r["end_time"] <= split], collected_at=split)
     locator = TableLocator(config)
-    late = Interval(END - timedelta(days=1), END)
-    AnomalyDetector(spark, config, locator).process(late)
+    first = AnomalyDetector(spark, config, locator).process(Interval(split - timedelta(days=60), split))
+    before = {(r["anomaly_type"], r["run_id"]) for r in read_output(spark, locator, "job_anomalies").collect()}
+    write(spark, config, "job_monitoring", [r for r in runs if r["end_time"] > split])
+    second = AnomalyDetector(spark, config, locator).process(Interval(split, END))
     df = read_output(spark, locator, "job_anomalies")
     assert df is not None
-    found = {(r["anomaly_type"], r["run_id"]) for r in df.collect()}
-    assert found == {("duration_regression", "regress-r0032")}
+    new = {(r["anomaly_type"], r["run_id"]) for r in df.collect()} - before
+    assert ("duration_regression", "regress-r0031") in before
+    assert new == {("duration_regression", "regress-r0032")}
+    assert first.details["series_replayed"] == second.details["series_replayed"] == 0
+    state = read_output(spark, locator, "analysis_state")
+    assert state is not None
+    regress = state.where("detector = 'runs' AND series_id = 'job:regress'").first()
+    assert regress is not None
+    assert regress["last_id"] == "regress-r0032"
+    assert regress["points"] == 33
+
+
+def test_a_late_run_replays_its_job(spark: SparkSession, tmp_path: Path) -> None:
+    """A run collected after later runs were learnt (late data) replays that job's series from its
+    history, so the result is the one a single backfill gives."""
+    config = make_config(tmp_path)
+    runs = [r for r in _runs() if r["job_id"] == "regress"]
+    late = runs.pop(20)
+    write(spark, config, "job_monitoring", runs, collected_at=END - timedelta(hours=1))
+    locator = TableLocator(config)
+    AnomalyDetector(spark, config, locator).process(Interval(END - timedelta(days=60), END - timedelta(hours=1)))
+    write(spark, config, "job_monitoring", [late])
+    result = AnomalyDetector(spark, config, locator).process(Interval(END - timedelta(hours=1), END))
+    assert result.details["series_replayed"] == 1
+    state = read_output(spark, locator, "analysis_state")
+    assert state is not None
+    row = state.where("detector = 'runs' AND series_id = 'job:regress'").first()
+    assert row is not None
+    assert row["points"] == 33

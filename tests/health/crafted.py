@@ -57,11 +57,13 @@ def daily_runs(job_id: str, durations: list[float], *, end: datetime = END, stat
             for i, d in enumerate(durations)]
 
 
-def write(spark: SparkSession, config: Config, table: str, rows: list[dict[str, Any]]) -> None:
-    """MERGE crafted rows into an output table (schema from the registry)."""
+def write(spark: SparkSession, config: Config, table: str, rows: list[dict[str, Any]],
+          collected_at: datetime = END) -> None:
+    """MERGE crafted rows into an output table (schema from the registry), collected at ``collected_at``."""
     spec = OUTPUT_TABLES[table]
     ddl = ", ".join(f"`{c.name}` {c.type}" for c in spec.columns)
-    df = spark.createDataFrame([tuple(r.get(c) for c in spec.column_names) for r in rows], ddl)
+    stamped = [{**r, "collected_at": collected_at} for r in rows]
+    df = spark.createDataFrame([tuple(r.get(c) for c in spec.column_names) for r in stamped], ddl)
     merge_into(spark, TableLocator(config), table, df)
 
 

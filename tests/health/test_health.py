@@ -54,8 +54,9 @@ def scores(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> dic
     again = HealthAnalyzer(spark, config, TableLocator(config)).process(INTERVAL)
     df = read_output(spark, TableLocator(config), "job_health_scores")
     assert df is not None
-    rows = {r["job_id"]: r.asDict() for r in df.collect()}
-    return {"rows": rows, "count": df.count(), "result": result, "again": again}
+    rows = {r["job_id"]: r.asDict() for r in df.where(df.calculation_time == END).collect()}
+    return {"rows": rows, "count": df.count(), "days": df.select("calculation_time").distinct().count(),
+            "result": result, "again": again}
 
 
 def test_stable_job_scores_near_100_and_stable(scores: dict[str, Any]) -> None:
@@ -106,8 +107,32 @@ def test_sla_and_duration_drift_cost_points(scores: dict[str, Any]) -> None:
 
 
 def test_rerun_is_idempotent(scores: dict[str, Any]) -> None:
-    assert scores["count"] == len(scores["rows"]) == 12
-    assert scores["result"].rows_written == scores["again"].rows_written == 12
+    assert len(scores["rows"]) == 12
+    # Runs collected late (all of them, here) rescore every day of the backfill window they touch.
+    assert scores["days"] == 30
+    assert scores["result"].details["days_scored"] == scores["again"].details["days_scored"] == 30
+    assert scores["result"].rows_written == scores["again"].rows_written == scores["count"]
+
+
+def test_one_row_per_job_and_day_on_the_grid(spark: SparkSession, tmp_path: Path) -> None:
+    """Cycles in the middle of a day keep one row for that day, as of the latest cycle; the day's
+    row becomes final at midnight, and the window ends at what the score has seen."""
+    config = make_config(tmp_path)
+    write(spark, config, "job_monitoring", daily_runs("d", [30.0] * 20), collected_at=END)
+    analyzer = HealthAnalyzer(spark, config, TableLocator(config))
+    analyzer.process(Interval(END - timedelta(hours=1), END))
+    noon = END + timedelta(hours=12)
+    write(spark, config, "job_monitoring", [run("d", 99, END + timedelta(hours=2), 30.0)], collected_at=noon)
+    analyzer.process(Interval(noon - timedelta(minutes=30), noon))
+    analyzer.process(Interval(noon, noon + timedelta(minutes=30)))
+    df = read_output(spark, TableLocator(config), "job_health_scores")
+    assert df is not None
+    rows = {r["calculation_time"]: r for r in df.collect()}
+    today = rows[END + timedelta(days=1)]
+    assert today["window_end"] == noon + timedelta(minutes=30)
+    assert today["runs_in_window"] == 14
+    assert rows[END]["window_end"] == END
+    assert rows[END]["runs_in_window"] == 14
 
 
 def test_weights_are_normalised(spark: SparkSession, tmp_path: Path) -> None:
@@ -119,6 +144,6 @@ def test_weights_are_normalised(spark: SparkSession, tmp_path: Path) -> None:
     HealthAnalyzer(spark, config, TableLocator(config)).process(INTERVAL)
     df = read_output(spark, TableLocator(config), "job_health_scores")
     assert df is not None
-    row = df.first()
+    row = df.where(df.calculation_time == END).first()
     assert row is not None
     assert row["health_score"] == pytest.approx(50.0)

@@ -117,6 +117,29 @@ class RunSeriesDetector:
         self._recent: deque[tuple[float, int | None]] = deque(maxlen=self.config.baseline_runs)
         self._warm = False
 
+    def to_state(self) -> dict[str, Any]:
+        """JSON-safe snapshot; :meth:`from_state` resumes with identical verdicts."""
+        return {"baseline": [list(e) for e in self._baseline], "episode": [list(e) for e in self._episode],
+                "held": None if self._held is None else list(self._held), "held_z": self._held_z,
+                "recent": [list(e) for e in self._recent], "warm": self._warm}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], config: RunDetectorConfig | None = None) -> RunSeriesDetector:
+        """Resume a detector saved by :meth:`to_state` (the config is not part of the state)."""
+        detector = cls(config)
+
+        def entries(raw: list[list[Any]]) -> list[tuple[float, int | None]]:
+            return [(float(v), None if b is None else int(b)) for v, b in raw]
+
+        detector._baseline.extend(entries(state["baseline"]))
+        detector._episode = entries(state["episode"])
+        held = state["held"]
+        detector._held = None if held is None else entries([held])[0]
+        detector._held_z = float(state["held_z"])
+        detector._recent.extend(entries(state["recent"]))
+        detector._warm = bool(state["warm"])
+        return detector
+
     def update(self, point: RunPoint) -> list[RunVerdict]:
         """Judge ``point`` against the past, then learn it; return what it raised (maybe nothing)."""
         cfg = self.config

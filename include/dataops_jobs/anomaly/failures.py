@@ -1,133 +1,139 @@
-"""Failure patterns per job, with Spark window functions over the job's terminal runs in start order.
+"""Failure patterns of one job, judged run by run in the order runs end (pure Python, resumable state).
 
 * **Failure streak**: consecutive failed runs (ERROR, FAILED, TIMED_OUT). Raised once when the streak
   becomes due -- at its ``failure_streak_runs``-th (N) failure, or earlier at its second failure when
   the failures already span ``failure_streak_hours`` -- and again at 2N (escalated), never at every
   run of the streak. The time condition is for infrequent jobs: a weekly job that failed twice has
-  been broken for a week, and waiting for its third failure would mean a third week (the simulated
-  workspace's weekly streaks were otherwise never found). Two failures of a daily job span about a
-  day, so with the default of 48 hours a daily job still needs N failures.
-* **New termination code**: a failed run ends with a termination code this job has not produced in
-  its loaded history, once the job has ``min_history_runs`` runs before it.
+  been broken for a week, and waiting for its third failure would mean a third week. Two failures
+  of a daily job span about a day, so with the default of 48 hours a daily job still needs N failures.
+* **New termination code**: a failed run ends with a termination code this job has not produced
+  before, once the job has ``min_history_runs`` runs before it.
 * **Retry storm**: at least ``retry_storm_runs`` of the last ``retry_storm_window`` runs were repaired
-  (``attempts > 1``) or were automatic retries; raised when the count crosses the threshold.
+  (``attempts > 1``) or were automatic retries; raised when the count reaches the threshold.
 
-Everything is causal: each window frame ends at the current run. The output has the common
-candidate columns of :data:`CANDIDATE_COLUMNS` (ids and severity are added by the processor).
+Everything is causal: a run is judged by the runs that ended before it. :class:`FailureTracker`
+keeps what that needs (streak, counters, the codes seen, the recent retries) as a small JSON-safe
+state, so a cycle feeds it only the runs that ended since the last one.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from pyspark.sql import Column, Window, WindowSpec
-from pyspark.sql import functions as F
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
-
-    from dataops_jobs.config import AnomalyConfig
-
-CANDIDATE_COLUMNS = ["workspace_id", "job_id", "run_id", "cluster_id", "metric", "observed", "expected",
-                     "lower_bound", "upper_bound", "score", "method", "anomaly_type", "detected_at",
-                     "explanation"]
-
-_JOB = ("workspace_id", "job_id")
+    from datetime import datetime
 
 
-def terminal_runs(runs: DataFrame) -> DataFrame:
-    """Runs that have finished (not RUNNING, not SKIPPED), one row per run."""
-    return runs.where((F.col("status") != "RUNNING") & (F.col("status") != "SKIPPED") & F.col("end_time").isNotNull())
+@dataclass(frozen=True)
+class FailureConfig:
+    """Settings of :class:`FailureTracker` (from ``anomaly.*``)."""
+
+    streak_runs: int = 3
+    streak_hours: float | None = 48.0
+    min_history: int = 8
+    storm_runs: int = 4
+    storm_window: int = 10
 
 
-def candidates(df: DataFrame, **cols: Column) -> DataFrame:
-    """Project ``df`` onto :data:`CANDIDATE_COLUMNS`, taking the named columns from ``cols``."""
-    out = [cols[c].alias(c) if c in cols else F.col(c) for c in CANDIDATE_COLUMNS]
-    return df.select(*out)
+@dataclass(frozen=True)
+class TerminalRun:
+    """What the failure patterns need of one finished run."""
+
+    run_id: str
+    start: datetime
+    end: datetime
+    is_failed: bool
+    result_state: str | None
+    termination_code: str | None
+    retried: bool
+    cluster_id: str | None = None
 
 
-def _ordered() -> WindowSpec:
-    return Window.partitionBy(*_JOB).orderBy("start_time", "run_id")
+def _finding(run: TerminalRun, **values: Any) -> dict[str, Any]:
+    return {"run_id": run.run_id, "cluster_id": run.cluster_id, "detected_at": run.end, **values}
 
 
-def failure_streaks(runs: DataFrame, n: int, hours: float | None = None) -> DataFrame:
-    """Runs where a failure streak becomes due (N-th failure, or 2nd over ``hours``) or reaches 2N."""
-    past = _ordered().rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    failed = F.col("is_failed").cast("int")
-    # A streak is the failed runs after the job's k-th success: partition by the successes so far.
-    streak = Window.partitionBy(*_JOB, "_ok_before").orderBy("start_time", "run_id")
-    so_far = streak.rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    span_hours = (F.unix_timestamp("end_time") - F.unix_timestamp("_first_failed")) / 3600.0
-    long_enough = F.lit(False) if hours is None else (F.col("_streak") >= 2) & (span_hours >= hours)
-    due = F.col("is_failed") & ((F.col("_streak") >= n) | long_enough)
-    streaks = (
-        terminal_runs(runs)
-        .withColumn("_ok_before", F.sum(1 - failed).over(past))
-        .withColumn("_streak", F.sum(failed).over(so_far))
-        .withColumn("_first_failed", F.min(F.when(F.col("is_failed"), F.col("start_time"))).over(so_far))
-        .withColumn("_due", due)
-        .withColumn("_was_due", F.coalesce(F.lag("_due").over(streak), F.lit(False)))
-        .withColumn("_rate", F.avg(failed).over(_ordered().rowsBetween(Window.unboundedPreceding, -1)))
-        .where((F.col("_due") & ~F.col("_was_due")) | (F.col("is_failed") & (F.col("_streak") == 2 * n)))
-    )
-    text = F.format_string(
-        "%d consecutive failed runs over %.0f hours (last ended %s with %s); the job failed %.0f%% of its "
-        "earlier runs",
-        F.col("_streak"), span_hours, F.col("result_state"),
-        F.coalesce(F.col("termination_code"), F.lit("no code")), F.coalesce(F.col("_rate"), F.lit(0.0)) * 100)
-    return candidates(
-        streaks, metric=F.lit("consecutive_failures"), observed=F.col("_streak").cast("double"),
-        expected=F.lit(0.0), lower_bound=F.lit(0.0), upper_bound=F.lit(float(n - 1)),
-        score=F.lit(1.0) - F.pow(F.lit(0.5), F.col("_streak") * 2.0 / n), method=F.lit("consecutive_failures"),
-        anomaly_type=F.lit("failure_streak"), detected_at=F.col("end_time"), explanation=text,
-    )
+class FailureTracker:
+    """Failure streaks, new termination codes and retry storms of one job; see the module docstring."""
+
+    def __init__(self, config: FailureConfig | None = None) -> None:
+        self.config = config or FailureConfig()
+        self.runs = 0
+        self.failed = 0
+        self.streak = 0
+        self.first_failed: float | None = None
+        self.due = False
+        self.codes: set[str] = set()
+        self.retried: deque[bool] = deque(maxlen=self.config.storm_window)
+
+    def update(self, run: TerminalRun) -> list[dict[str, Any]]:
+        """Judge ``run`` against the runs before it, then learn it; return the findings."""
+        found = [*self._streak(run), *self._new_code(run), *self._storm(run)]
+        self.runs += 1
+        self.failed += int(run.is_failed)
+        if run.termination_code is not None:
+            self.codes.add(run.termination_code)
+        return found
+
+    def _streak(self, run: TerminalRun) -> list[dict[str, Any]]:
+        cfg = self.config
+        if not run.is_failed:
+            self.streak, self.first_failed, self.due = 0, None, False
+            return []
+        self.streak += 1
+        if self.first_failed is None:
+            self.first_failed = run.start.timestamp()
+        hours = (run.end.timestamp() - self.first_failed) / 3600.0
+        long_enough = cfg.streak_hours is not None and self.streak >= 2 and hours >= cfg.streak_hours
+        due = self.streak >= cfg.streak_runs or long_enough
+        raise_now = (due and not self.due) or self.streak == 2 * cfg.streak_runs
+        self.due = due
+        if not raise_now:
+            return []
+        rate = self.failed / self.runs if self.runs else 0.0
+        text = (f"{self.streak} consecutive failed runs over {hours:.0f} hours (last ended {run.result_state} "
+                f"with {run.termination_code or 'no code'}); the job failed {rate * 100:.0f}% of its earlier runs")
+        return [_finding(run, metric="consecutive_failures", observed=float(self.streak), expected=0.0,
+                         lower_bound=0.0, upper_bound=float(cfg.streak_runs - 1),
+                         score=1.0 - 0.5 ** (self.streak * 2.0 / cfg.streak_runs),
+                         method="consecutive_failures", anomaly_type="failure_streak", explanation=text)]
+
+    def _new_code(self, run: TerminalRun) -> list[dict[str, Any]]:
+        code = run.termination_code
+        if not run.is_failed or code is None or code in self.codes or self.runs < self.config.min_history:
+            return []
+        text = f"run failed with termination code {code}, never seen for this job in its previous {self.runs} runs"
+        return [_finding(run, metric="termination_code", observed=1.0, expected=0.0, lower_bound=0.0,
+                         upper_bound=0.0, score=0.6, method="first_occurrence", anomaly_type="new_termination_code",
+                         explanation=text)]
+
+    def _storm(self, run: TerminalRun) -> list[dict[str, Any]]:
+        self.retried.append(run.retried)
+        threshold, recent = self.config.storm_runs, sum(self.retried)
+        if not (run.retried and recent == threshold):
+            return []
+        text = f"retry storm: {recent} of the last {len(self.retried)} runs were repaired or retried"
+        return [_finding(run, metric="retried_runs", observed=float(recent), expected=0.0, lower_bound=0.0,
+                         upper_bound=float(threshold - 1), score=1.0 - 0.5 ** (recent / threshold * 1.5),
+                         method="rolling_count", anomaly_type="retry_storm", explanation=text)]
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-safe snapshot (the config is not part of it)."""
+        return {"runs": self.runs, "failed": self.failed, "streak": self.streak, "first_failed": self.first_failed,
+                "due": self.due, "codes": sorted(self.codes), "retried": list(self.retried)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], config: FailureConfig | None = None) -> FailureTracker:
+        """Resume a tracker saved by :meth:`to_state`."""
+        tracker = cls(config)
+        tracker.runs, tracker.failed = int(state["runs"]), int(state["failed"])
+        tracker.streak, tracker.due = int(state["streak"]), bool(state["due"])
+        tracker.first_failed = None if state["first_failed"] is None else float(state["first_failed"])
+        tracker.codes = set(state["codes"])
+        tracker.retried.extend(bool(r) for r in state["retried"])
+        return tracker
 
 
-def new_termination_codes(runs: DataFrame, min_history: int) -> DataFrame:
-    """Failed runs whose termination code is new for the job (after ``min_history`` earlier runs)."""
-    done = terminal_runs(runs)
-    first_of_code = Window.partitionBy(*_JOB, "termination_code").orderBy("start_time", "run_id")
-    found = (
-        done.withColumn("_nth", F.row_number().over(_ordered()))
-        .withColumn("_code_nth", F.row_number().over(first_of_code))
-        .where(F.col("is_failed") & F.col("termination_code").isNotNull() & (F.col("_code_nth") == 1)
-               & (F.col("_nth") > min_history))
-    )
-    text = F.format_string("run failed with termination code %s, never seen for this job in its previous %d runs",
-                           F.col("termination_code"), F.col("_nth") - 1)
-    return candidates(
-        found, metric=F.lit("termination_code"), observed=F.lit(1.0), expected=F.lit(0.0),
-        lower_bound=F.lit(0.0), upper_bound=F.lit(0.0), score=F.lit(0.6), method=F.lit("first_occurrence"),
-        anomaly_type=F.lit("new_termination_code"), detected_at=F.col("end_time"), explanation=text,
-    )
-
-
-def retry_storms(runs: DataFrame, threshold: int, window: int) -> DataFrame:
-    """Runs at which the number of retried runs among the last ``window`` reaches ``threshold``."""
-    retried = ((F.col("attempts") > 1) | (F.col("trigger_type") == "ONETIME_RETRY")).cast("int")
-    recent = _ordered().rowsBetween(-(window - 1), Window.currentRow)
-    storms = (
-        terminal_runs(runs)
-        .withColumn("_retried", retried)
-        .withColumn("_recent", F.sum("_retried").over(recent))
-        .withColumn("_seen", F.count(F.lit(1)).over(recent))
-        .where((F.col("_retried") == 1) & (F.col("_recent") == threshold))
-    )
-    text = F.format_string("retry storm: %d of the last %d runs were repaired or retried", F.col("_recent"),
-                           F.col("_seen"))
-    return candidates(
-        storms, metric=F.lit("retried_runs"), observed=F.col("_recent").cast("double"),
-        expected=F.lit(0.0), lower_bound=F.lit(0.0), upper_bound=F.lit(float(threshold - 1)),
-        score=F.lit(1.0) - F.pow(F.lit(0.5), F.col("_recent") * 1.0 / threshold * 1.5),
-        method=F.lit("rolling_count"), anomaly_type=F.lit("retry_storm"), detected_at=F.col("end_time"),
-        explanation=text,
-    )
-
-
-def failure_anomalies(runs: DataFrame, config: AnomalyConfig) -> DataFrame:
-    """All failure-pattern candidates of ``runs`` (job_monitoring rows)."""
-    return (
-        failure_streaks(runs, config.failure_streak_runs, config.failure_streak_hours)
-        .unionByName(new_termination_codes(runs, config.min_history_runs))
-        .unionByName(retry_storms(runs, config.retry_storm_runs, config.retry_storm_window))
-    )
+__all__ = ["FailureConfig", "FailureTracker", "TerminalRun"]

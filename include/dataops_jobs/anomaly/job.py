@@ -1,23 +1,24 @@
 """AnomalyDetector: the ``anomalies`` processor writing ``job_anomalies``.
 
-One cycle over the data interval ``(start, end]``:
+One cycle processes everything collected since the stage's watermark (``AnalysisWindow``):
 
-1. loads a bounded trailing history: job runs started from ``anomaly.history_days`` before the
-   interval start, their costs, and resource metrics from ``anomaly.resource_history_days`` before
-   it, all up to ``end``;
-2. replays the causal detectors over it (run durations and DBUs per hour with
-   :mod:`~dataops_jobs.anomaly.durations`, failure patterns with :mod:`~dataops_jobs.anomaly.failures`,
-   resource series with :mod:`~dataops_jobs.anomaly.resources`), each point judged only by its past;
-3. keeps the anomalies whose ``detected_at`` falls in the interval (widened back by the collection
-   overlap, so late-collected runs are still scored), adds severity and a deterministic id
-   (``sha2`` of type, workspace, job, run, cluster, metric and detected_at) and MERGEs them: a
-   re-run of a cycle rewrites the same rows and adds none.
+1. the new points of each series -- runs that finished, runs that got a cost, resource minutes --
+   are fed to the causal detectors, each resuming from its saved state (:mod:`~.series`): run
+   durations and failure patterns (:mod:`~.runs`, :mod:`~.failures`), DBUs per hour, and the
+   streaming detector per resource series (:mod:`~.resources`); the saturation checks read the new
+   minutes with a bounded context before them;
+2. every anomaly found gets its severity, a deterministic id (``sha2`` of type, workspace, job, run,
+   cluster, metric and detected_at), the cycle that found it (``interval_end``) and ``backfilled``
+   (found older than ``analysis.notify_max_age_hours``: recorded, never notified); they are MERGEd,
+   then the detector states. A re-run or a replay rewrites the same rows and adds none.
+
+The first cycle (no watermark) scores the whole backfill window, so ``job_anomalies`` is complete
+from day one; a gap of any length is covered by the next cycle.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar
 
@@ -25,23 +26,25 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 import dataops_jobs.schemas.analysis  # noqa: F401  (registers job_anomalies)
-from dataops_jobs.anomaly.durations import VERDICT_SCHEMA, RunDetectorConfig, score_run_frame
-from dataops_jobs.anomaly.failures import candidates, failure_anomalies, terminal_runs
-from dataops_jobs.anomaly.resources import resource_anomalies
+from dataops_jobs.anomaly.resources import (
+    STREAM,
+    context_seconds,
+    long_metrics,
+    metric_series,
+    saturation_anomalies,
+    stream_points,
+)
+from dataops_jobs.anomaly.runs import cost_detector, cost_points, run_points, runs_detector
+from dataops_jobs.anomaly.series import ANALYSIS_STATE, Detection, detect, read_state
 from dataops_jobs.io import merge_into, read_output
-from dataops_jobs.processors import BaseProcessor, ProcessResult
+from dataops_jobs.processors import AnalysisWindow, BaseProcessor, ProcessResult
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-    from dataops_jobs.collectors.base import Interval
-    from dataops_jobs.config import AnomalyConfig
-
 log = logging.getLogger(__name__)
-
-DURATION = RunDetectorConfig()
-COST = RunDetectorConfig(min_ratio=1.5, min_abs=0.0, unit="DBU/h", noun="burned")
 _ID_PARTS = ("anomaly_type", "workspace_id", "job_id", "run_id", "cluster_id", "metric")
+_JOB = ["workspace_id", "job_id"]
 
 
 def severity(score: Column, thresholds: dict[str, float]) -> Column:
@@ -59,36 +62,10 @@ def anomaly_id() -> Column:
     return F.sha2(F.concat_ws("|", *parts, stamp), 256)
 
 
-def _run_series(runs: DataFrame, value: Column, config: RunDetectorConfig, kind: str, metric: str,
-                shift: str) -> DataFrame:
-    """Score one value per run with the run-series detector, per job, in start order."""
-    series = runs.select("workspace_id", "job_id", "run_id", F.col("start_time").alias("ts"), value.alias("value"))
-    verdicts = (series.where(F.col("value").isNotNull() & (F.col("value") > 0))
-                .groupBy("workspace_id", "job_id")
-                .applyInPandas(lambda pdf: score_run_frame(pdf, config), VERDICT_SCHEMA))
-    ends = runs.select("workspace_id", "job_id", "run_id", "cluster_id", "end_time")
-    found = verdicts.join(ends, ["workspace_id", "job_id", "run_id"])
-    anomaly_type = F.when(F.col("kind") == "regression", F.lit(kind)).otherwise(F.lit(shift))
-    return candidates(found, metric=F.lit(metric), method=F.lit("robust_median_mad"), anomaly_type=anomaly_type,
-                      detected_at=F.col("end_time"))
-
-
-def duration_anomalies(runs: DataFrame, config: AnomalyConfig) -> DataFrame:
-    """Slow successful runs against the job's robust, seasonal, level-shift-aware baseline."""
-    ok = terminal_runs(runs).where((F.col("status") == "SUCCEEDED") & (F.coalesce(F.col("attempts"), F.lit(1)) <= 1))
-    cfg = replace(DURATION, min_history=config.min_history_runs)
-    return _run_series(ok, F.col("duration_minutes"), cfg, "duration_regression", "duration_minutes",
-                       "duration_level_shift_accepted")
-
-
-def cost_anomalies(runs: DataFrame, costs: DataFrame, config: AnomalyConfig) -> DataFrame:
-    """Runs burning DBUs much faster than the job's past runs (DBUs per hour: price changes and
-    duration regressions do not move it; a cost spike does)."""
-    done = terminal_runs(runs).where(F.col("duration_minutes") > 0)
-    rate = F.try_divide(F.col("dbus").cast("double"), F.col("duration_minutes") / 60.0)
-    priced = done.join(costs.select("workspace_id", "job_id", "run_id", "dbus"), ["workspace_id", "job_id", "run_id"])
-    cfg = replace(COST, min_history=config.min_history_runs)
-    return _run_series(priced, rate, cfg, "cost_spike", "dbus_per_hour", "cost_level_shift_accepted")
+def _job_of(series: DataFrame, kind: str, column: str) -> DataFrame:
+    """``(workspace_id, <column>)`` of the ``<kind>:<id>`` series in ``series``."""
+    return (series.where(F.col("series_id").startswith(f"{kind}:"))
+            .select("workspace_id", F.expr(f"substring(series_id, {len(kind) + 2})").alias(column)).distinct())
 
 
 class AnomalyDetector(BaseProcessor):
@@ -97,52 +74,114 @@ class AnomalyDetector(BaseProcessor):
     name: ClassVar[str] = "anomalies"
     output: ClassVar[str] = "job_anomalies"
 
-    def _load(self, name: str, time_col: str, interval: Interval, days: int) -> DataFrame | None:
-        """Rows up to the interval end, from ``days`` before its start (history for its first point)."""
-        df = read_output(self.spark, self.locator, name)
-        if df is None:
-            return None
-        since = interval.start - timedelta(days=days)
-        return df.where((F.col(time_col) > F.lit(since)) & (F.col(time_col) <= F.lit(interval.end)))
+    def _run_detection(self, runs: DataFrame, window: AnalysisWindow) -> list[Detection]:
+        """Durations and failures of newly finished runs; DBUs per hour of newly priced runs."""
+        done = runs.where(F.col("end_time").isNull() | (F.col("end_time") <= F.lit(window.end)))
+        new_runs = done.where(window.collected()) if not window.backfill else done.where(
+            F.col("end_time") > F.lit(window.start))
 
-    def candidates(self, interval: Interval) -> DataFrame | None:
-        """Every anomaly the detectors raise over the trailing history ending at ``interval.end``."""
-        cfg, end = self.config.anomaly, interval.end
-        runs = self._load("job_monitoring", "start_time", interval, cfg.history_days)
+        def run_history(keys: DataFrame) -> DataFrame:
+            return run_points(done.join(_job_of(keys, "job", "job_id"), _JOB, "left_semi"))
+
+        found = [detect(self.spark, self.locator, runs_detector(self.config.anomaly), run_points(new_runs),
+                        run_history, backfill=window.backfill, at=window.end)]
+        costs = read_output(self.spark, self.locator, "job_costs")
+        if costs is None:
+            return found
+        if window.backfill:
+            new_costs = cost_points(new_runs, costs)
+        else:
+            fresh = (costs.where(window.collected()).select("workspace_id", "job_id", "run_id")
+                     .unionByName(new_runs.select("workspace_id", "job_id", "run_id")).distinct())
+            new_costs = cost_points(done.join(fresh, [*_JOB, "run_id"], "left_semi"), costs)
+
+        def cost_history(keys: DataFrame) -> DataFrame:
+            return cost_points(done.join(_job_of(keys, "job", "job_id"), _JOB, "left_semi"), costs)
+
+        found.append(detect(self.spark, self.locator, cost_detector(self.config.anomaly), new_costs, cost_history,
+                            backfill=window.backfill, at=window.end))
+        return found
+
+    def _resource_detection(self, window: AnalysisWindow) -> tuple[list[Detection], DataFrame | None]:
+        """The streaming detector per series, and the saturation checks with their context."""
+        metrics = read_output(self.spark, self.locator, "resource_metrics")
+        if metrics is None:
+            return [], None
+        cfg = self.config.anomaly
+        metrics = metrics.where(F.col("timestamp") <= F.lit(window.end))
+        names = list(cfg.resource_metrics)
+        if window.backfill:
+            new = metrics.where(F.col("timestamp") > F.lit(window.start))
+            shared = None
+        else:
+            new = metrics.where(window.collected())
+            state = read_state(self.spark, self.locator, STREAM.name)
+            shared = None if state is None else _job_of(state, "cluster", "cluster_id")
+        history_from = window.end - timedelta(days=self.config.analysis.backfill_days
+                                              or self.config.collection.lookback_days)
+
+        def stream_history(keys: DataFrame) -> DataFrame:
+            old = metrics.where(F.col("timestamp") > F.lit(history_from))
+            rows = old.join(_job_of(keys, "job", "job_id"), _JOB, "left_semi").unionByName(
+                old.join(_job_of(keys, "cluster", "cluster_id"), ["workspace_id", "cluster_id"], "left_semi"))
+            series = metric_series(long_metrics(rows, names), _job_of(keys, "cluster", "cluster_id"))
+            return stream_points(series.join(keys, ["workspace_id", "series_id", "metric"], "left_semi"))
+
+        points = stream_points(metric_series(long_metrics(new, names), shared))
+        stream = detect(self.spark, self.locator, STREAM, points, stream_history, backfill=window.backfill,
+                        at=window.end)
+        first_new = new.groupBy("workspace_id", "cluster_id").agg(F.min("timestamp").alias("_first")).localCheckpoint()
+        earliest = first_new.agg(F.min("_first")).first()
+        if earliest is None or earliest[0] is None:
+            return [stream], None
+        lead = timedelta(seconds=context_seconds(cfg))
+        context = (metrics.where(F.col("timestamp") >= F.lit(earliest[0] - lead))
+                   .join(first_new, ["workspace_id", "cluster_id"])
+                   .where(F.col("timestamp") >= F.col("_first") - F.expr(f"INTERVAL {context_seconds(cfg)} SECONDS")))
+        saturation = (saturation_anomalies(context.drop("_first"), cfg)
+                      .join(first_new, ["workspace_id", "cluster_id"])
+                      .where(F.col("detected_at") >= F.col("_first")).drop("_first"))
+        return [stream], saturation
+
+    def process(self, interval: AnalysisWindow) -> ProcessResult:
+        """Score what was collected in the window and MERGE its anomalies, then the detector states."""
+        window = AnalysisWindow.of(interval)
+        runs = read_output(self.spark, self.locator, "job_monitoring")
         if runs is None:
-            return None
-        runs = runs.where(F.col("end_time").isNull() | (F.col("end_time") <= F.lit(end)))
-        found = [duration_anomalies(runs, cfg), failure_anomalies(runs, cfg)]
-        costs = self._load("job_costs", "usage_start", interval, cfg.history_days)
-        if costs is not None:
-            found.append(cost_anomalies(runs, costs, cfg))
-        metrics = self._load("resource_metrics", "timestamp", interval, cfg.resource_history_days)
-        if metrics is not None:
-            found.append(resource_anomalies(metrics, cfg))
-        out = found[0]
-        for df in found[1:]:
-            out = out.unionByName(df)
-        names = runs.groupBy("workspace_id", "job_id").agg(F.max_by("job_name", "start_time").alias("job_name"))
-        return out.join(names, ["workspace_id", "job_id"], "left")
-
-    def process(self, interval: Interval) -> ProcessResult:
-        """Score the new points of ``interval`` and MERGE their anomalies."""
-        found = self.candidates(interval)
-        if found is None:
             log.info("job_monitoring does not exist yet: no anomalies to compute")
             return ProcessResult(self.name, 0, {"skipped": "no job_monitoring table"})
-        since = interval.start - timedelta(minutes=self.config.collection.overlap_minutes)
+        detections = self._run_detection(runs, window)
+        streams, saturation = self._resource_detection(window)
+        detections += streams
+        found = detections[0].candidates
+        for d in detections[1:]:
+            found = found.unionByName(d.candidates)
+        if saturation is not None:
+            found = found.unionByName(saturation)
+        names = runs.groupBy(*_JOB).agg(F.max_by("job_name", "start_time").alias("job_name"))
         new = (
-            found.where((F.col("detected_at") > F.lit(since)) & (F.col("detected_at") <= F.lit(interval.end)))
+            found.join(names, _JOB, "left")
             .withColumn("severity", severity(F.col("score"), self.config.anomaly.severity_thresholds))
-            .withColumn("interval_end", F.lit(interval.end).cast("timestamp"))
+            .withColumn("interval_end", F.lit(window.end).cast("timestamp"))
+            .withColumn("backfilled", window.backfilled("detected_at"))
             .withColumn("anomaly_id", anomaly_id())
             .localCheckpoint()
         )
         written = merge_into(self.spark, self.locator, self.output, new)
-        by_type = {r["anomaly_type"]: int(r["n"]) for r in new.groupBy("anomaly_type").agg(
-            F.count(F.lit(1)).alias("n")).collect()}
-        return ProcessResult(self.name, written, {"anomalies_by_type": by_type})
+        states = detections[0].states
+        for d in detections[1:]:
+            states = states.unionByName(d.states)
+        merge_into(self.spark, self.locator, ANALYSIS_STATE.name, states)
+        counts = new.groupBy("anomaly_type", "backfilled").agg(F.count(F.lit(1)).alias("n")).collect()
+        by_type: dict[str, int] = {}
+        for r in counts:
+            by_type[r["anomaly_type"]] = by_type.get(r["anomaly_type"], 0) + int(r["n"])
+        return ProcessResult(self.name, written, {
+            "anomalies_by_type": by_type,
+            "backfilled": sum(int(r["n"]) for r in counts if r["backfilled"]),
+            "series_replayed": sum(d.replayed for d in detections),
+            "backfill": window.backfill,
+        })
 
 
-__all__ = ["AnomalyDetector", "anomaly_id", "cost_anomalies", "duration_anomalies", "severity"]
+__all__ = ["AnomalyDetector", "anomaly_id", "severity"]

@@ -1,11 +1,12 @@
 """Resource-metric anomalies: the streaming detector per series plus two saturation checks.
 
-* **Streaming detector** (:mod:`dataops_jobs.anomaly.streaming`, unchanged): one causal detector per
-  ``(workspace, series, metric)`` run inside ``applyInPandas``. A series is a *job* (the minutes of
-  all its runs' clusters, in time order: job clusters live for one run, so only the job has enough
-  history) or a *shared cluster* (an all-purpose cluster running several runs or idle minutes). The
-  detector raises one alarm per episode; only upward alarms scoring at least ``STREAM_MIN_SCORE``
-  are kept (an idle or shut-down cluster dropping to low CPU is not an incident).
+* **Streaming detector** (:mod:`dataops_jobs.anomaly.streaming`): one causal detector per
+  ``(workspace, series, metric)``, resumed from its saved state each cycle (the ``stream`` series of
+  :mod:`dataops_jobs.anomaly.series`). A series is a *job* (the minutes of all its runs' clusters, in
+  time order: job clusters live for one run, so only the job has enough history) or a *shared
+  cluster* (an all-purpose cluster running several runs or idle minutes). The detector raises one
+  alarm per episode; only upward alarms scoring at least ``STREAM_MIN_SCORE`` are kept (an idle or
+  shut-down cluster dropping to low CPU is not an incident).
 * **Memory saturation forecast** per cluster, on the busiest node's memory: over the last
   ``trend_minutes`` the least-squares slope (``regr_slope``) projects the time to reach
   ``saturation_percent``; once memory is above ``memory_warn_percent`` and projected to saturate
@@ -15,7 +16,8 @@
   ``cpu_saturation_minutes`` in a row.
 
 Both checks are causal window functions (frames end at the current minute) and raise one anomaly per
-episode: a condition that already held within the previous hour does not raise again.
+episode: a condition that already held within the previous hour does not raise again. They need no
+saved state: a cycle reads the new minutes plus :func:`context_seconds` before them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import Column, Window, WindowSpec
 from pyspark.sql import functions as F
 
-from dataops_jobs.anomaly.failures import candidates
+from dataops_jobs.anomaly.series import SeriesDetector, candidates
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,13 +38,6 @@ if TYPE_CHECKING:
 EPISODE_SECONDS = 3600
 STREAM_MIN_SCORE = 0.7
 """Streaming alarms kept: upward (pressure, not a quiet cluster) and at least this score."""
-_SERIES_SCHEMA = ("workspace_id STRING, series_kind STRING, series_id STRING, metric STRING, "
-                  "timestamp TIMESTAMP, value DOUBLE, job_id STRING, run_id STRING, cluster_id STRING")
-_ALARM_SCHEMA = ("workspace_id STRING, series_kind STRING, metric STRING, timestamp TIMESTAMP, "
-                 "value DOUBLE, expected DOUBLE, lower DOUBLE, upper DOUBLE, score DOUBLE, "
-                 "job_id STRING, run_id STRING, cluster_id STRING, detail STRING")
-
-
 def long_metrics(metrics: DataFrame, names: list[str]) -> DataFrame:
     """resource_metrics rows to (workspace_id, cluster_id, job_id, run_id, timestamp, metric, value)."""
     pairs = F.array(*[F.struct(F.lit(n).alias("metric"), F.col(n).cast("double").alias("value")) for n in names])
@@ -53,13 +48,15 @@ def long_metrics(metrics: DataFrame, names: list[str]) -> DataFrame:
     )
 
 
-def metric_series(long: DataFrame) -> DataFrame:
-    """One value per minute per job series and per shared-cluster series."""
+def metric_series(long: DataFrame, shared_clusters: DataFrame | None = None) -> DataFrame:
+    """One value per minute per job series and per shared-cluster series (``series_id`` ``job:<id>`` or
+    ``cluster:<id>``). A cluster is shared when its minutes hold several runs or idle minutes, or when it
+    already has a series (``shared_clusters``: workspace_id, cluster_id)."""
     jobs = (
         long.where(F.col("job_id").isNotNull())
         .groupBy("workspace_id", "job_id", "metric", "timestamp")
         .agg(F.avg("value").alias("value"), F.max("run_id").alias("run_id"), F.max("cluster_id").alias("cluster_id"))
-        .select("workspace_id", F.lit("job").alias("series_kind"), F.col("job_id").alias("series_id"), "metric",
+        .select("workspace_id", F.concat(F.lit("job:"), F.col("job_id")).alias("series_id"), "metric",
                 "timestamp", "value", "job_id", "run_id", "cluster_id")
     )
     shared = (
@@ -68,50 +65,46 @@ def metric_series(long: DataFrame) -> DataFrame:
         .where((F.col("_runs") != 1) | (F.col("_idle") == 1))
         .select("workspace_id", "cluster_id")
     )
+    if shared_clusters is not None:
+        shared = shared.unionByName(shared_clusters).distinct()
     clusters = (
         long.join(shared, ["workspace_id", "cluster_id"], "left_semi")
         .groupBy("workspace_id", "cluster_id", "metric", "timestamp")
         .agg(F.avg("value").alias("value"), F.max("job_id").alias("job_id"), F.max("run_id").alias("run_id"))
-        .select("workspace_id", F.lit("cluster").alias("series_kind"), F.col("cluster_id").alias("series_id"),
+        .select("workspace_id", F.concat(F.lit("cluster:"), F.col("cluster_id")).alias("series_id"),
                 "metric", "timestamp", "value", "job_id", "run_id", "cluster_id")
     )
     return jobs.unionByName(clusters)
 
 
-def _stream_alarms(pdf: pd.DataFrame) -> pd.DataFrame:
-    """``applyInPandas`` body: run the streaming detector over one series, keep its alarms."""
-    import pandas as pd
+def stream_points(series: DataFrame) -> DataFrame:
+    """``stream`` series points (ordered by minute) from :func:`metric_series` rows."""
+    return series.select("workspace_id", "series_id", "metric", F.col("timestamp").alias("ts"),
+                         F.lit("").alias("pid"), "value", "job_id", "run_id", "cluster_id")
 
+
+def step_stream(points: pd.DataFrame, saved: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The streaming detector over one series' new minutes; keeps its upward alarms."""
     from dataops_jobs.anomaly.streaming import StreamingDetector
 
-    pdf = pdf.sort_values("timestamp", kind="stable")
-    detector = StreamingDetector()
-    rows: list[dict[str, Any]] = []
-    for rec in pdf.itertuples(index=False):
-        out = detector.update(rec.timestamp.to_pydatetime(), float(rec.value))
+    detector = StreamingDetector.from_state(saved) if saved else StreamingDetector()
+    series = str(points["series_id"].iloc[0])
+    kind, _, _ = series.partition(":")
+    found: list[dict[str, Any]] = []
+    for rec in points.itertuples(index=False):
+        out = detector.update(rec.ts.to_pydatetime(), float(rec.value))
         if out.alarm and out.value > out.expected and out.score >= STREAM_MIN_SCORE:
-            rows.append({"workspace_id": rec.workspace_id, "series_kind": rec.series_kind, "metric": rec.metric,
-                         "timestamp": rec.timestamp, "value": out.value, "expected": out.expected,
-                         "lower": out.lower, "upper": out.upper, "score": out.score, "job_id": rec.job_id,
-                         "run_id": rec.run_id, "cluster_id": rec.cluster_id, "detail": out.explanation})
-    return pd.DataFrame(rows, columns=[f.split()[0] for f in _ALARM_SCHEMA.split(", ")])
+            owner = rec.job_id if kind == "job" else rec.cluster_id
+            found.append({"job_id": rec.job_id, "run_id": rec.run_id, "cluster_id": rec.cluster_id,
+                          "metric": rec.metric, "observed": out.value, "expected": out.expected,
+                          "lower_bound": out.lower, "upper_bound": out.upper, "score": out.score,
+                          "method": "streaming_extreme_level", "anomaly_type": f"resource_{rec.metric}",
+                          "detected_at": rec.ts, "explanation": f"{rec.metric} series of {kind} {owner}: "
+                                                                f"{out.explanation}"})
+    return found, detector.to_state()
 
 
-def streaming_anomalies(series: DataFrame) -> DataFrame:
-    """Alarms of the streaming detector over every series of :func:`metric_series`."""
-    alarms = (
-        series.select(*[f.split()[0] for f in _SERIES_SCHEMA.split(", ")])
-        .groupBy("workspace_id", "series_kind", "series_id", "metric")
-        .applyInPandas(_stream_alarms, _ALARM_SCHEMA)
-    )
-    text = F.format_string("%s %s of %s: %s", F.col("metric"), F.lit("series"),
-                           F.concat(F.col("series_kind"), F.lit(" "), F.coalesce("job_id", "cluster_id")),
-                           F.col("detail"))
-    return candidates(
-        alarms, observed=F.col("value"), lower_bound=F.col("lower"), upper_bound=F.col("upper"),
-        method=F.lit("streaming_extreme_level"), anomaly_type=F.concat(F.lit("resource_"), F.col("metric")),
-        detected_at=F.col("timestamp"), explanation=text,
-    )
+STREAM = SeriesDetector("stream", step_stream)
 
 
 def _cluster_minutes(metrics: DataFrame, column: str, fallback: str) -> DataFrame:
@@ -195,9 +188,11 @@ def cpu_anomalies(metrics: DataFrame, config: AnomalyConfig) -> DataFrame:
     )
 
 
-def resource_anomalies(metrics: DataFrame, config: AnomalyConfig) -> DataFrame:
-    """Every resource candidate over ``metrics`` (resource_metrics rows, trailing history included)."""
-    series = metric_series(long_metrics(metrics, list(config.resource_metrics)))
-    return (streaming_anomalies(series)
-            .unionByName(memory_anomalies(metrics, config))
-            .unionByName(cpu_anomalies(metrics, config)))
+def context_seconds(config: AnomalyConfig) -> int:
+    """How far before a minute the saturation checks look: their frames plus the episode hour."""
+    return EPISODE_SECONDS + 60 * (max(config.trend_minutes, config.cpu_saturation_minutes, 4) + 1)
+
+
+def saturation_anomalies(metrics: DataFrame, config: AnomalyConfig) -> DataFrame:
+    """Memory forecasts, memory and CPU saturation over ``metrics`` (rows with their context)."""
+    return memory_anomalies(metrics, config).unionByName(cpu_anomalies(metrics, config))

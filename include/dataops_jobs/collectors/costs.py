@@ -82,7 +82,8 @@ class CostsCollector(BaseCollector):
                 (F.col("usage_start_time") >= F.lit(since)) & (F.col("usage_end_time") <= F.lit(interval.end))
             )).join(new.select(*keys).distinct(), keys, "left_semi")
             prices = read_table(self.spark, self.locator.source("list_prices"))
-            written = merge_into(self.spark, self.locator, self.output, run_costs(priced(everything, prices)))
+            rows = run_costs(priced(everything, prices)).withColumn("collected_at", F.lit(interval.end).cast("timestamp"))
+            written = merge_into(self.spark, self.locator, self.output, rows)
         new.unpersist()
         return CollectResult(self.name, {"usage": n_read}, {"usage": n_new}, written,
                              {"usage": (advance(mark, newest), n_new)}, mark is not None)

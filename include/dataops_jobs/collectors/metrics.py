@@ -108,7 +108,8 @@ class MetricsCollector(BaseCollector):
             history = read_table(self.spark, self.locator.source("node_timeline")).where(
                 (F.col("start_time") >= F.lit(since)) & (F.col("end_time") <= F.lit(interval.end))
             ).join(nodes.select(*INSTANCE_KEYS).distinct(), INSTANCE_KEYS, "left_semi")
-            rows = attribute_to_runs(cluster_minutes(nodes, disk_capacity(history)), run_intervals(tasks))
+            rows = attribute_to_runs(cluster_minutes(nodes, disk_capacity(history)), run_intervals(tasks)).withColumn(
+                "collected_at", F.lit(interval.end).cast("timestamp"))
             written = merge_into(self.spark, self.locator, self.output, rows)
         nodes.unpersist()
         return CollectResult(self.name, {"node_timeline": n_read}, {"node_timeline": n_new}, written,

@@ -129,6 +129,7 @@ class OutputTables(StrictModel):
     alert_history: Identifier = "alert_history"
     watermarks: Identifier = "_watermarks"
     alert_outbox: Identifier = "alert_outbox"
+    analysis_state: Identifier = "_analysis_state"
 
 
 class SourceTables(StrictModel):
@@ -187,6 +188,13 @@ class CollectionConfig(StrictModel):
     lookback_days: int = Field(default=30, ge=1)
     overlap_minutes: int = Field(default=180, ge=0)
     max_rows_per_batch: int | None = Field(default=None, ge=1)
+
+
+class AnalysisConfig(StrictModel):
+    """Analysis watermarks: how far back the first cycle scores, and which findings are too old to notify."""
+
+    backfill_days: int | None = Field(default=None, ge=1, le=3650)
+    notify_max_age_hours: float = Field(default=24.0, ge=0, le=24 * 3650)
 
 
 class HealthWeights(StrictModel):
@@ -363,6 +371,7 @@ class Config(StrictModel):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     local: LocalConfig = Field(default_factory=LocalConfig)
     collection: CollectionConfig = Field(default_factory=CollectionConfig)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     anomaly: AnomalyConfig = Field(default_factory=AnomalyConfig)
     sla: SlaConfig = Field(default_factory=SlaConfig)

@@ -36,7 +36,7 @@ JOB_HEALTH_SCORES = OutputTable(
     columns=(
         *_cols(
             ("job_id", "STRING", "Databricks job id"),
-            ("calculation_time", "TIMESTAMP", "End of the data interval the score was computed for (UTC)"),
+            ("calculation_time", "TIMESTAMP", "End (UTC midnight) of the day the score is for"),
             ("health_score", "DOUBLE", "0-100; shrunk toward the neutral prior when confidence is low"),
             ("success_rate", "DOUBLE", "Share of terminal runs in the window that did not fail"),
             ("performance_stability", "DOUBLE", "1 - excess robust coefficient of variation of durations"),
@@ -51,7 +51,8 @@ JOB_HEALTH_SCORES = OutputTable(
             ("failed_runs", "INT", "Failed runs in the window"),
             ("baseline_runs", "INT", "Terminal runs in the baseline period"),
             ("window_start", "TIMESTAMP", "Start of the scoring window"),
-            ("window_end", "TIMESTAMP", "End of the scoring window"),
+            ("window_end", "TIMESTAMP", "End of the scoring window: the data the score has seen (as of); "
+                                        "before calculation_time while the day is still running"),
             ("confidence", "DOUBLE", "0-1: min(1, runs_in_window / min_runs_for_confidence)"),
             ("raw_score", "DOUBLE", "Score before shrinkage toward the prior"),
         ),
@@ -87,9 +88,12 @@ JOB_ANOMALIES = OutputTable(
         ("method", "STRING", "Detector that found it"),
         ("anomaly_type", "STRING", "duration_regression, failure_streak, memory_saturation_forecast..."),
         ("detected_at", "TIMESTAMP", "Time of the point that raised it (run end, metric minute), not wall clock"),
-        ("interval_end", "TIMESTAMP", "End of the cycle interval that found it"),
+        ("interval_end", "TIMESTAMP", "End of the cycle that first found it (its analysis watermark)"),
         ("explanation", "STRING", "Human explanation"),
+        ("backfilled", "BOOLEAN", "Found older than analysis.notify_max_age_hours (a first backfill, a long gap): "
+                                  "recorded, not notified"),
     ),
+    bookkeeping=("interval_end", "backfilled"),
 )
 
 register(JOB_HEALTH_SCORES)

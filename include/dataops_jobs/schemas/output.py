@@ -27,6 +27,9 @@ class OutputTable:
     columns: tuple[Column, ...]
     keys: tuple[str, ...]
     time_column: str
+    bookkeeping: tuple[str, ...] = ()
+    """Columns saying when or how a row was written (``collected_at``...): a MERGE whose only
+    difference is in them leaves the row as it is, so they keep the time the content last changed."""
 
     @property
     def ddl(self) -> str:
@@ -77,8 +80,9 @@ JOB_MONITORING = OutputTable(
         ("execution_duration_seconds", "BIGINT", "Execution time from the final slice"),
         ("job_deleted", "BOOLEAN", "The job has since been deleted"),
         ("run_as", "STRING", "Principal the job runs as"),
-        ("collected_at", "TIMESTAMP", "End of the collection interval that last wrote this row"),
+        ("collected_at", "TIMESTAMP", "End of the collection interval that last changed this row"),
     ),
+    bookkeeping=("collected_at",),
 )
 
 RESOURCE_METRICS = OutputTable(
@@ -102,7 +106,9 @@ RESOURCE_METRICS = OutputTable(
         ("cpu_wait_percent", "DOUBLE", "Mean cpu_wait_percent (I/O wait)"),
         ("swap_percent", "DOUBLE", "Highest mem_swap_percent over instances"),
         ("instance_count", "INT", "Instances reporting in the minute"),
+        ("collected_at", "TIMESTAMP", "End of the collection interval that last changed this row"),
     ),
+    bookkeeping=("collected_at",),
 )
 
 JOB_COSTS = OutputTable(
@@ -122,7 +128,9 @@ JOB_COSTS = OutputTable(
         ("sku_names", "ARRAY<STRING>", "SKUs billed"),
         ("is_serverless", "BOOLEAN", "Billed as serverless compute"),
         ("record_count", "INT", "Usage records for the run"),
+        ("collected_at", "TIMESTAMP", "End of the collection interval that last changed this row"),
     ),
+    bookkeeping=("collected_at",),
 )
 
 WATERMARKS = OutputTable(

@@ -249,6 +249,14 @@ class AlertTablesStore:
         data["deliveries"] = ",".join(data["deliveries"] or ())
         return data
 
+    def save_watermark(self, source: str, end: datetime, rows: int) -> None:
+        """Move a ``_watermarks`` row (the alert cycle's ``analysis.alerts``) forward to ``end``; never back."""
+        from dataops_jobs.schemas.output import OUTPUT_TABLES
+
+        table = OUTPUT_TABLES["watermarks"]
+        self._merge(table, [(source, end.astimezone(timezone.utc).replace(tzinfo=None), int(rows),
+                             end.astimezone(timezone.utc).replace(tzinfo=None))], matched="s.`watermark` > t.`watermark`")
+
     def load_outbox(self) -> list[Delivery]:
         return self._deliveries(open_only=True)
 

@@ -12,13 +12,20 @@ interval end, so re-evaluating an interval gives the same rows.
   shown as still running. ``cluster_id`` is left out: job clusters change with every run, and as an
   alert label it would give every failed run its own fingerprint.
 - ``health``: the latest ``job_health_scores`` row per job and the score before it (``previous_score``).
-- ``anomalies``: ``job_anomalies`` detected in the interval (widened back by ``event_lag``); the
-  detector's severities (low/medium/high) are mapped onto the engine's (info/warning/error).
-- ``costs``: per job, its most expensive run billed in the interval and the median run cost over
-  ``cost_baseline`` before it.
+- ``anomalies``: ``job_anomalies`` found by an analysis cycle since the alert watermark (their
+  ``interval_end``), except those marked ``backfilled`` (too old when found: a first deployment's
+  history, a long outage); the detector's severities (low/medium/high) are mapped onto the
+  engine's (info/warning/error).
+- ``costs``: per job, its most expensive run billed since the alert watermark and the median run cost
+  over ``cost_baseline`` before it.
 - ``freshness``: one row per ``_watermarks`` source (``last_row_time`` = its watermark).
-- ``sla_breaches``: rows of the ``sla_breaches`` table (``dataops_jobs.sla``) evaluated in the
-  interval, when the table exists.
+- ``sla_breaches``: rows of the ``sla_breaches`` table (``dataops_jobs.sla``) evaluated since the
+  alert watermark and not ``backfilled``, when the table exists.
+
+"Since the alert watermark": the events window starts at the end of the last successful alert
+cycle (``_watermarks`` row ``analysis.alerts``), or at the interval start if that is earlier, so a
+gap of any length (a paused DAG, a failed alert task) is covered by the next cycle. The first cycle
+looks back ``notify_window``. ``event_lag`` widens the window further back.
 
 Timestamps are read as ISO-8601 UTC strings, so nothing depends on the worker's time zone. Interval
 bounds and constants are parameters; table names come from ``TableLocator`` (validated, backquoted).
@@ -29,7 +36,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from dataops_intelligence.alerting.errors import AlertingError
@@ -73,6 +80,8 @@ class InputWindow:
     :param event_lag: widens the anomaly, cost and SLA-breach windows back, for late rows (an event
         may then be seen by more than one cycle; the repeat interval bounds re-notification).
     :param max_rows: cap on the rows collected per input table.
+    :param since: the alert watermark (end of the last successful alert cycle), None before the first.
+    :param notify_window: how far back the first cycle looks for events (``analysis.notify_max_age_hours``).
     """
 
     start: datetime
@@ -83,6 +92,8 @@ class InputWindow:
     cost_baseline: timedelta = timedelta(days=30)
     event_lag: timedelta = timedelta(0)
     max_rows: int = 100_000
+    since: datetime | None = None
+    notify_window: timedelta = timedelta(hours=24)
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -92,7 +103,11 @@ class InputWindow:
 
     @property
     def event_start(self) -> datetime:
-        return self.start - self.event_lag
+        """Start of the events window: the alert watermark or the interval start, whichever is earlier."""
+        first = self.start if self.since is None else min(self.start, self.since)
+        if self.since is None:
+            first = min(first, self.end - self.notify_window)
+        return first - self.event_lag
 
 
 def _ref(runner: SqlRunner, locator: TableLocator, name: str) -> TableRef | None:
@@ -166,7 +181,8 @@ def read_health(runner: SqlRunner, locator: TableLocator, window: InputWindow) -
 
 
 def read_anomalies(runner: SqlRunner, locator: TableLocator, window: InputWindow) -> list[Row]:
-    """Anomalies detected in the interval; ``cluster_id`` only for series without a job."""
+    """Anomalies found since the alert watermark, not backfilled; ``cluster_id`` only for series
+    without a job."""
     ref = _ref(runner, locator, "job_anomalies")
     if ref is None:
         return []
@@ -184,7 +200,7 @@ def read_anomalies(runner: SqlRunner, locator: TableLocator, window: InputWindow
                CASE WHEN `job_id` IS NULL THEN `cluster_id` END AS `cluster_id`,
                `anomaly_type`, {iso("`detected_at`", "detected_at")}, `explanation`
         FROM {ref.sql}
-        WHERE {_between("detected_at", "lo", "end")}"""
+        WHERE {_between("interval_end", "lo", "end")} AND NOT coalesce(`backfilled`, FALSE)"""
     return _collect(runner, sql, params, "job_anomalies", window)
 
 
@@ -247,8 +263,26 @@ def read_sla_breaches(runner: SqlRunner, locator: TableLocator, window: InputWin
     cells = ", ".join(
         iso(col(c.name), c.name) if c.type.upper() == "TIMESTAMP" else col(c.name) for c in SLA_BREACHES.columns
     )
-    sql = f"SELECT {cells} FROM {ref.sql} WHERE {_between(_SLA_TIME_COLUMN, 'lo', 'end')}"
+    sql = (f"SELECT {cells} FROM {ref.sql} WHERE {_between(_SLA_TIME_COLUMN, 'lo', 'end')} "
+           "AND NOT coalesce(`backfilled`, FALSE)")
     return _collect(runner, sql, {"lo": window.event_start, "end": window.end}, "sla_breaches", window)
+
+
+ALERT_WATERMARK = "analysis.alerts"
+
+
+def read_watermark(runner: SqlRunner, locator: TableLocator, source: str = ALERT_WATERMARK) -> datetime | None:
+    """A ``_watermarks`` row's watermark (UTC, aware), None when the row or the table does not exist."""
+    ref = _ref(runner, locator, "watermarks")
+    if ref is None:
+        return None
+    rows = runner.query(f"SELECT {iso('`watermark`', 'watermark')} FROM {ref.sql} WHERE `source` = :source",
+                        {"source": source}, limit=1)
+    if not rows or not rows[0].get("watermark"):
+        return None
+    value = rows[0]["watermark"]
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 Reader = Callable[["SqlRunner", "TableLocator", InputWindow], "list[Row]"]
@@ -286,6 +320,7 @@ def tables_for(kinds: Iterable[RuleKind]) -> set[str]:
 
 
 __all__ = [
+    "ALERT_WATERMARK",
     "ANOMALY_SEVERITY",
     "READERS",
     "AlertInputError",
@@ -297,5 +332,6 @@ __all__ = [
     "read_inputs",
     "read_runs",
     "read_sla_breaches",
+    "read_watermark",
     "tables_for",
 ]

@@ -180,10 +180,16 @@ class AlertCycleOperator(BaseOperator):
                 last,
             )
             return self._summary(manager.flush_outbox(), end, replay=True)
-        candidates, state_rules = self.evaluate(runner, store.locator, settings, start, end)
+        from dataops_intelligence.alerting.inputs import ALERT_WATERMARK, read_watermark
+
+        since = read_watermark(runner, store.locator, ALERT_WATERMARK)
+        notify_window = timedelta(hours=config.analysis.notify_max_age_hours)
+        candidates, state_rules = self.evaluate(runner, store.locator, settings, start, end, since=since,
+                                                notify_window=notify_window)
         report = manager.run_cycle(candidates=candidates, evaluated_rules=state_rules)
         summary = self._summary(report, end, replay=False)
         store.record_cycle(start, end, report.started_at, summary)
+        store.save_watermark(ALERT_WATERMARK, end, report.candidates)
         return summary
 
     def tables(self, config: Config, target: str) -> tuple[SqlRunner, DeltaAlertStore | SqlAlertStore]:
@@ -228,8 +234,12 @@ class AlertCycleOperator(BaseOperator):
         settings: AlertingSettings,
         start: datetime,
         end: datetime,
+        *,
+        since: datetime | None = None,
+        notify_window: timedelta = timedelta(hours=24),
     ) -> tuple[list[AlertCandidate], list[str]]:
-        """Read the inputs the configured rules need and evaluate them as of ``end``."""
+        """Read the inputs the configured rules need (events since the alert watermark ``since``) and
+        evaluate them as of ``end``."""
         from dataops_intelligence.alerting.inputs import InputWindow, read_inputs, tables_for
         from dataops_intelligence.alerting.rules import evaluate_rules
 
@@ -240,6 +250,8 @@ class AlertCycleOperator(BaseOperator):
             runs_per_job=self.runs_per_job,
             event_lag=self.event_lag,
             max_rows=self.max_input_rows,
+            since=since,
+            notify_window=notify_window,
         )
         inputs = read_inputs(runner, locator, window, tables_for(r.kind for r in settings.rules))
         candidates = evaluate_rules(settings.rules, inputs, end)

@@ -72,14 +72,16 @@ class SlaEvaluationOperator(DataOpsStageOperator):
 
     def run_local(self, config: Config, start: datetime, end: datetime) -> dict[str, Any]:
         from dataops_intelligence.operators._spark import local_spark
+        from dataops_jobs.collectors import Interval
+        from dataops_jobs.cycle import DataOpsOrchestrator
         from dataops_jobs.io import TableLocator
-        from dataops_jobs.sla import evaluate_slas, recent_breaches
+        from dataops_jobs.sla import recent_breaches
 
         spark = local_spark(config)
         locator = TableLocator(config)
-        result = evaluate_slas(spark, config, locator, end)
-        self.log.info("SLA evaluation as of %s: %s", end, result.to_dict())
-        summary: dict[str, Any] = {"stage": "sla", "target": "local", **result.to_dict()}
-        if result.breaches and self.notify:
+        result = DataOpsOrchestrator(spark, config).run_stage("sla", Interval(start, end))
+        self.log.info("SLA evaluation as of %s: %s", end, result)
+        summary: dict[str, Any] = {"stage": "sla", "target": "local", **result}
+        if result["breaches"] and self.notify:
             summary["alerts"] = notify_breaches(config, recent_breaches(spark, locator, end))
         return summary

@@ -83,6 +83,19 @@ class DataOpsOrchestrator:
         self.collectors = collectors if collectors is not None else builtin_collectors()
         self.processors = processors if processors is not None else builtin_processors()
         self.progress = progress or (lambda msg: log.info("%s", msg))
+        self._marks: dict[str, datetime] | None = None  # watermarks read once per cycle (run_cycle)
+
+    def watermarks(self) -> dict[str, datetime]:
+        """The ``_watermarks`` rows: read from the table, except inside :meth:`run_cycle`, which reads
+        them once and keeps them current as its stages write (every write goes through here)."""
+        if self._marks is not None:
+            return dict(self._marks)
+        return load_watermarks(self.spark, self.locator)
+
+    def _save(self, marks: dict[str, tuple[datetime | None, int]], at: datetime) -> None:
+        save_watermarks(self.spark, self.locator, marks, at)
+        if self._marks is not None:
+            self._marks.update({k: wm for k, (wm, _) in marks.items() if wm is not None})
 
     def stage_members(self, stage: str) -> list[type[Any]]:
         """The collector or processor classes that make up ``stage``."""
@@ -105,30 +118,38 @@ class DataOpsOrchestrator:
         started = time.monotonic()
         result: dict[str, Any] = {"rows_read": {}, "rows_new": {}, "rows_written": {}, "incremental": False,
                                   "details": {}}
+        marks = self.watermarks()
+        advanced: dict[str, tuple[datetime | None, int]] = {}
         for cls in self.stage_members(stage):
             self.progress(f"{stage}: {cls.name} ...")
             if stage.startswith("collect"):
-                self._collect(cls, interval, result)
+                advanced.update(self._collect(cls, interval, marks, result))
             else:
-                self._process(cls, interval, result)
+                self._process(cls, interval, marks, result)
+        # One watermark write per stage, after every output of the stage is written: a stage that
+        # fails half-way is redone whole (the MERGEs make that harmless).
+        if advanced:
+            self._save(advanced, interval.end)
         result["seconds"] = round(time.monotonic() - started, 2)
         self.progress(f"{stage}: done in {result['seconds']} s")
         return result
 
-    def analysis_window(self, name: str, end: datetime) -> AnalysisWindow | None:
+    def analysis_window(self, name: str, end: datetime, marks: dict[str, datetime] | None = None
+                        ) -> AnalysisWindow | None:
         """The window of analysis ``name`` up to ``end``; None when it already covered ``end`` (a re-run
         of an older interval changes nothing: the watermark never moves back)."""
-        mark = load_watermarks(self.spark, self.locator).get(WATERMARK_PREFIX + name)
+        mark = (self.watermarks() if marks is None else marks).get(WATERMARK_PREFIX + name)
         if mark is not None and mark >= end:
             return None
         return AnalysisWindow.for_stage(self.config, mark, end)
 
     def _advance(self, name: str, end: datetime, rows: int) -> None:
         """Move analysis ``name``'s watermark to ``end``, once its outputs are written."""
-        save_watermarks(self.spark, self.locator, {WATERMARK_PREFIX + name: (end, rows)}, end)
+        self._save({WATERMARK_PREFIX + name: (end, rows)}, end)
 
-    def _process(self, cls: type[BaseProcessor], interval: Interval, result: dict[str, Any]) -> None:
-        window = self.analysis_window(cls.name, interval.end)
+    def _process(self, cls: type[BaseProcessor], interval: Interval, marks: dict[str, datetime],
+                 result: dict[str, Any]) -> None:
+        window = self.analysis_window(cls.name, interval.end, marks)
         if window is None:
             self.progress(f"  {cls.name}: already analysed up to {interval.end} (watermark): nothing to do")
             result["details"][cls.name] = {"skipped": "watermark at or after the interval end"}
@@ -157,10 +178,10 @@ class DataOpsOrchestrator:
         self.progress(f"sla: {result.breaches} breaches ({result.in_flight_breaches} in flight) in {seconds} s")
         return {**result.to_dict(), "seconds": seconds}
 
-    def _collect(self, cls: type[BaseCollector], interval: Interval, result: dict[str, Any]) -> None:
-        marks = load_watermarks(self.spark, self.locator)
+    def _collect(self, cls: type[BaseCollector], interval: Interval, marks: dict[str, datetime],
+                 result: dict[str, Any]) -> dict[str, tuple[datetime | None, int]]:
+        """Run one collector; return the watermarks it advanced (written by the stage)."""
         done: CollectResult = cls(self.spark, self.config, self.locator).collect(interval, marks)
-        save_watermarks(self.spark, self.locator, done.watermarks, interval.end)
         result["rows_read"].update(done.rows_read)
         result["rows_new"].update(done.rows_new)
         result["rows_written"][done.name] = done.rows_written
@@ -170,13 +191,18 @@ class DataOpsOrchestrator:
             f"({sum(done.rows_read.values())} read with the overlap; "
             f"{'incremental' if done.incremental else 'initial backfill'}), merged {done.rows_written}"
         )
+        return done.watermarks
 
     def run_cycle(self, interval: Interval, stages: tuple[str, ...] = STAGES) -> CycleSummary:
         """All stages in order."""
         started = time.monotonic()
         summary = CycleSummary(interval.start.isoformat(), interval.end.isoformat())
-        for stage in stages:
-            summary.stages[stage] = self.run_stage(stage, interval)
+        self._marks = load_watermarks(self.spark, self.locator)
+        try:
+            for stage in stages:
+                summary.stages[stage] = self.run_stage(stage, interval)
+        finally:
+            self._marks = None
         summary.seconds = time.monotonic() - started
         return summary
 

@@ -100,10 +100,12 @@ def run_demo(args: Any, say: Say) -> int:
 def cycle_figures(config: Any, end: datetime) -> dict[str, Any]:
     """Rows read by this cycle, from the watermark table the collectors maintain."""
     from dataops_jobs.io import TableLocator, read_output
+    from dataops_jobs.processors import WATERMARK_PREFIX
     from dataops_jobs.session import get_spark
 
     df = read_output(get_spark(), TableLocator(config), "watermarks")
-    rows = [] if df is None else df.collect()
+    # Source watermarks only: the analyses' own rows (``analysis.<stage>``) count results, not reads.
+    rows = [] if df is None else [r for r in df.collect() if not r["source"].startswith(WATERMARK_PREFIX)]
     latest = [r for r in rows if r["updated_at"] == end.replace(tzinfo=None)]
     reads = {r["source"]: int(r["rows_read"]) for r in latest}
     incremental = len(rows) > len(latest) or any(r["updated_at"] < end.replace(tzinfo=None) for r in rows)

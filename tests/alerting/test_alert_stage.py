@@ -304,6 +304,7 @@ def test_rule_inputs_from_every_table(spark: SparkSession, project: tuple[Path, 
                 "cluster_id": "c1",
                 "severity": "high",
                 "detected_at": ago(minutes=10),
+                "interval_end": END,
             },
             {
                 **anomaly,
@@ -311,6 +312,7 @@ def test_rule_inputs_from_every_table(spark: SparkSession, project: tuple[Path, 
                 "job_id": "1",
                 "severity": "critical",
                 "detected_at": ago(hours=2),
+                "interval_end": ago(hours=2),  # found by an analysis cycle two hours ago
             },
             {
                 **anomaly,
@@ -318,7 +320,17 @@ def test_rule_inputs_from_every_table(spark: SparkSession, project: tuple[Path, 
                 "cluster_id": "c9",
                 "metric": "memory_utilization",
                 "severity": "low",
-                "detected_at": ago(minutes=5),
+                "detected_at": ago(hours=30),  # a late run found now: what counts is when it was found
+                "interval_end": END,
+            },
+            {
+                **anomaly,
+                "anomaly_id": "a4",
+                "job_id": "1",
+                "severity": "critical",
+                "detected_at": ago(days=20),
+                "interval_end": END,
+                "backfilled": True,  # history found by a first deployment: recorded, never notified
             },
         ],
     )
@@ -347,7 +359,10 @@ def test_rule_inputs_from_every_table(spark: SparkSession, project: tuple[Path, 
     late["end_time"] = END + timedelta(minutes=5)  # finished after the interval: still running as of END
     append(spark, locator, "job_monitoring", [late])
 
-    inputs = read_inputs(SparkSqlRunner(spark), locator, InputWindow(START, END))
+    inputs = read_inputs(SparkSqlRunner(spark), locator, InputWindow(START, END, since=START))
+    after_gap = read_inputs(SparkSqlRunner(spark), locator, InputWindow(START, END, since=END - timedelta(hours=6)),
+                            ["anomalies"])
+    assert sorted(r["anomaly_id"] for r in after_gap["anomalies"]) == ["a1", "a2", "a3"]
     assert sorted(inputs) == ["anomalies", "costs", "freshness", "health", "runs", "sla_breaches"]
     health = {r["job_id"]: r for r in inputs["health"]}
     assert (health["1"]["health_score"], health["1"]["previous_score"]) == (55.0, 85.0)

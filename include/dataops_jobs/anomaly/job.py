@@ -167,11 +167,14 @@ class AnomalyDetector(BaseProcessor):
             .withColumn("anomaly_id", anomaly_id())
             .localCheckpoint()
         )
-        written = merge_into(self.spark, self.locator, self.output, new)
+        # Anomalies first, then the states: a cycle killed in between finds its states behind and
+        # redoes the same detections; the other way round it replays the series (see series.py).
+        written = merge_into(self.spark, self.locator, self.output, new) if not new.isEmpty() else 0
         states = detections[0].states
         for d in detections[1:]:
             states = states.unionByName(d.states)
-        merge_into(self.spark, self.locator, ANALYSIS_STATE.name, states)
+        if not states.isEmpty():
+            merge_into(self.spark, self.locator, ANALYSIS_STATE.name, states)
         counts = new.groupBy("anomaly_type", "backfilled").agg(F.count(F.lit(1)).alias("n")).collect()
         by_type: dict[str, int] = {}
         for r in counts:

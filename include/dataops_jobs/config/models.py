@@ -157,7 +157,7 @@ class StorageConfig(StrictModel):
     partition_by_date: bool = False
 
 
-DEFAULT_DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+DEFAULT_DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=256m"
 
 
 class LocalConfig(StrictModel):
@@ -244,8 +244,6 @@ class AnomalyConfig(StrictModel):
     min_history_runs: int = Field(default=8, ge=1)
     severity_thresholds: dict[str, float] = Field(default_factory=_default_thresholds)
     resource_metrics: list[Identifier] = Field(default_factory=_default_metrics)
-    history_days: int = Field(default=60, ge=1)
-    resource_history_days: int = Field(default=14, ge=1)
     failure_streak_runs: int = Field(default=3, ge=2)
     failure_streak_hours: float | None = Field(default=48.0, gt=0)
     retry_storm_runs: int = Field(default=4, ge=2)

@@ -30,7 +30,7 @@ def breach_candidates(rows: Sequence[Mapping[str, Any]], channels: Sequence[str]
     from dataops_intelligence.alerting.rules import Rule, RuleKind, evaluate_rules
 
     rule = Rule(name=SLA_RULE, kind=RuleKind.SLA_BREACH, severity=Severity.WARNING, routes=tuple(channels))
-    return evaluate_rules([rule], {"sla_breaches": list(rows)}, datetime.now(timezone.utc))
+    return evaluate_rules([rule], {"sla_breaches": [dict(r) for r in rows]}, datetime.now(timezone.utc))
 
 
 def notify_breaches(config: Config, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:

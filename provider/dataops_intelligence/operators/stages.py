@@ -32,11 +32,9 @@ TARGETS = ("local", "databricks", "spark_submit")
 
 def task_interval(context: Context) -> tuple[datetime, datetime]:
     """The task's data interval; a manual run without one covers the 30 minutes before it ran."""
-    end = context.get("data_interval_end")
-    start = context.get("data_interval_start")
-    if end is None:
-        dag_run = context.get("dag_run")
-        end = getattr(dag_run, "run_after", None) or datetime.now(timezone.utc)
+    given_end: datetime | None = context.get("data_interval_end")
+    start: datetime | None = context.get("data_interval_start")
+    end: datetime = given_end or getattr(context.get("dag_run"), "run_after", None) or datetime.now(timezone.utc)
     if start is None or start >= end:
         start = end - timedelta(minutes=30)
     return start, end

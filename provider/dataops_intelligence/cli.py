@@ -91,6 +91,13 @@ def print_summary(cycle: dict[str, Any], overview: dict[str, Any]) -> None:
         reads = ", ".join(f"{k}={v}" for k, v in res.get("rows_read", {}).items()) or "-"
         mode = "incremental" if res.get("incremental") else ("initial" if res.get("rows_read") else "")
         took = f" ({res['seconds']} s)" if "seconds" in res else ""
+        analysed = [d for d in res.get("details", {}).values() if isinstance(d, dict) and "since" in d]
+        if analysed:
+            since = analysed[0]["since"]
+            written = sum(res.get("rows_written", {}).values())
+            mode = f"{'backfill' if since is None else f'collected since {since}'}, {written} rows written"
+            out.write(f"  {stage:<16} {mode}{took}\n")
+            continue
         out.write(f"  {stage:<16} read {reads} {mode}{took}\n")
     out.write(f"jobs seen           : {overview.get('jobs', 0)}\n")
     out.write(f"runs collected      : {overview.get('runs', 0)} ({overview.get('running', 0)} in flight)\n")

@@ -4,10 +4,10 @@ Four warehouses over the same system tables (6 jobs, 4 days, incidents included)
 simulation's end E:
 
 * ``backfill``: one cycle at E (a first deployment over the whole history);
-* ``hourly``: a first cycle at E-2h, then one every hour (every interval of an hourly schedule);
-* ``gap``: a first cycle at E-3h, then nothing for six 30-minute intervals (a paused DAG, a failed
+* ``every``: a first cycle at E-3h, then one every interval of a 90-minute schedule (E-1.5h, E);
+* ``gap``: the same first cycle, then nothing for six 30-minute intervals (a paused DAG, a failed
   cycle whose retries ran out), then one cycle at E;
-* ``killed``: the gap's first cycle, then a cycle at E whose anomalies task dies between the anomalies
+* ``killed``: the same first cycle, then a cycle at E whose anomalies task dies between the anomalies
   MERGE and the detector state MERGE, its retry dying between the state MERGE and the watermark, and
   a last retry of the failed tasks (as Airflow retries a task, not the DAG run).
 
@@ -83,15 +83,20 @@ def cuts(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, monkeypa
     backfill = make(spark, root, "backfill")
     out["backfill_summary"] = cycle(backfill, end)
     out["backfill"] = tables(backfill)
+    found = read_output(spark, backfill.locator, "job_anomalies")
+    assert found is not None
+    out["backfill_flags"] = [(r["detected_at"], r["backfilled"]) for r in found.collect()]
+    out["end"] = end
 
-    hourly = make(spark, root, "hourly")
-    for k in (2, 1, 0):
-        cycle(hourly, end - k * HOUR)
-    out["hourly"] = tables(hourly)
+    every = make(spark, root, "every")
+    cycle(every, end - 3 * HOUR)
+    for name in ("gap", "killed"):
+        shutil.copytree(root / "every", root / name)
+    for k in (1.5, 0):
+        cycle(every, end - k * HOUR)
+    out["every"] = tables(every)
 
     gap = make(spark, root, "gap")
-    cycle(gap, end - 3 * HOUR)
-    shutil.copytree(root / "gap", root / "killed")
     out["gap_summary"] = cycle(gap, end)
     out["gap"] = tables(gap)
     out["rerun_summary"] = cycle(gap, end)
@@ -140,7 +145,16 @@ def test_the_backfill_finds_anomalies_and_scores(cuts: dict[str, Any]) -> None:
     assert details["backfill"] is True
 
 
-@pytest.mark.parametrize("cut", ["hourly", "gap", "killed"])
+def test_the_first_deployment_marks_old_findings_backfilled(cuts: dict[str, Any]) -> None:
+    """Anomalies older than analysis.notify_max_age_hours (24) when the first cycle finds them are
+    history: recorded, never notified; the recent ones are not."""
+    recent = cuts["end"] - timedelta(hours=24)
+    flags = cuts["backfill_flags"]
+    assert any(old for _, old in flags)
+    assert all(old == (when < recent) for when, old in flags)
+
+
+@pytest.mark.parametrize("cut", ["every", "gap", "killed"])
 @pytest.mark.parametrize("table", list(IGNORED))
 def test_same_tables_however_the_cycles_are_cut(cuts: dict[str, Any], cut: str, table: str) -> None:
     assert cuts[cut][table] == cuts["backfill"][table]

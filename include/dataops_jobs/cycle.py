@@ -160,7 +160,7 @@ class DataOpsOrchestrator:
         result["details"][done.name] = {**done.details, "since": None if window.since is None else
                                         window.since.isoformat()}
         self.progress(f"  {done.name}: {'backfill' if window.backfill else f'since {window.since}'} "
-                      f"-> {done.rows_written} rows")
+                      f"-> {done.rows_written} rows merged")
 
     def _sla(self, interval: Interval) -> dict[str, Any]:
         """The ``sla`` stage: breaches as of the interval end MERGEd into ``sla_breaches`` (JSON-safe counts)."""

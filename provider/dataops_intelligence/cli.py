@@ -95,7 +95,7 @@ def print_summary(cycle: dict[str, Any], overview: dict[str, Any]) -> None:
         if analysed:
             since = analysed[0]["since"]
             written = sum(res.get("rows_written", {}).values())
-            mode = f"{'backfill' if since is None else f'collected since {since}'}, {written} rows written"
+            mode = f"{'backfill' if since is None else f'collected since {since}'}, {written} rows merged"
             out.write(f"  {stage:<16} {mode}{took}\n")
             continue
         out.write(f"  {stage:<16} read {reads} {mode}{took}\n")

@@ -131,13 +131,8 @@ def encode(state: dict[str, Any]) -> bytes:
 
 
 def decode(blob: bytes | bytearray) -> dict[str, Any]:
-    """Inverse of :func:`encode`; also reads zlib-compressed JSON (what development builds wrote)."""
-    raw = bytes(blob)
-    if raw[:1] == b"\x78":  # a zlib header; JSON starts with "{"
-        import zlib
-
-        raw = zlib.decompress(raw)
-    result: dict[str, Any] = _unpack(json.loads(raw))
+    """Inverse of :func:`encode`."""
+    result: dict[str, Any] = _unpack(json.loads(bytes(blob)))
     return result
 
 

@@ -47,10 +47,16 @@ def _result_file(nab_root: Path, detector: str, key: str) -> Path:
 
 
 def check_detector(
-    nab_root: Path, detector: str, keys: Sequence[str], windows: dict[str, list[nab.Window]], profile: nab.CostProfile
+    nab_root: Path,
+    detector: str,
+    keys: Sequence[str],
+    windows: dict[str, list[nab.Window]],
+    profile: nab.CostProfile,
 ) -> tuple[float, float, float, int]:
     """(max per-file |ours - NAB|, our total, NAB's total, files compared) for one detector and profile."""
-    threshold, stored = _stored_scores(nab_root / "results" / detector / f"{detector}_{profile.name}_scores.csv")
+    threshold, stored = _stored_scores(
+        nab_root / "results" / detector / f"{detector}_{profile.name}_scores.csv"
+    )
     worst, ours_total, theirs_total, compared = 0.0, 0.0, 0.0, 0
     for key in keys:
         path = _result_file(nab_root, detector, key)
@@ -81,7 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for detector in args.detectors:
         for profile in nab.PROFILES.values():
             worst, ours, theirs, count = check_detector(args.nab, detector, keys, windows, profile)
-            print(f"{detector:<18} {profile.name:<20} {count:>5} {worst:>11.2e} {ours:>10.4f} {theirs:>10.4f}")
+            print(
+                f"{detector:<18} {profile.name:<20} {count:>5} {worst:>11.2e} {ours:>10.4f} {theirs:>10.4f}"
+            )
     return 0
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 import pytest
 
-from dataops_jobs.anomaly.streaming import DetectorConfig, DetectorOutput, StreamingDetector
+from dataops_jobs.anomaly.streaming import STATE_VERSION, DetectorConfig, DetectorOutput, StreamingDetector
 
 START = datetime(2024, 1, 1)
 STEP = timedelta(minutes=5)
 WARMUP = DetectorConfig().warmup
+DAY = 288
 
 
 def _timestamps(n: int) -> list[datetime]:
@@ -130,15 +132,18 @@ def test_invalid_config_is_rejected() -> None:
 
 
 def test_likelihood_flags_a_burst_inside_the_usual_range() -> None:
-    # Regular tall spikes set a wide range; a smaller spike in a quiet stretch is inside that range
-    # (no new extreme, no level shift) but is a burst of unusual movement for this series.
+    # Regular tall spikes set a wide range; two smaller points in a quiet stretch are inside that
+    # range (no new extreme, no level shift) but are a burst of unusual movement for this series.
+    # A single such point is not enough (its five-point surprise average stays below the tail).
     values = [0.1 + 0.01 * ((i * 7) % 5) for i in range(2000)]
     for i in range(100, 2000, 280):
         values[i] = 1.5
     values[1750] = 0.6
+    assert 1750 not in _alarm_rows(_run(values))
+    values[1751] = 0.6
     outputs = _run(values)
-    assert 1750 in _alarm_rows(outputs)
-    assert "likelihood" in outputs[1750].explanation
+    assert 1751 in _alarm_rows(outputs)
+    assert "likelihood" in outputs[1751].explanation
 
 
 def test_version_1_state_is_upgraded() -> None:
@@ -189,17 +194,40 @@ def test_new_extreme_margin_is_wider_while_the_window_fills() -> None:
     assert excess_alarmed(DetectorConfig().long_window + 10)
 
 
-def test_version_2_state_is_upgraded_with_identical_outputs() -> None:
-    values = _noise(800)
-    values[700:760] = [10.6 + 0.1 * ((i * 3) % 7 - 3) for i in range(60)]
+def test_older_state_is_upgraded_to_the_current_configuration() -> None:
+    values = _noise(2000)
     stamps = _timestamps(len(values))
-    straight = StreamingDetector().score_series(stamps, values)
     first = StreamingDetector()
-    first.score_series(stamps[:600], values[:600])
+    first.score_series(stamps[:1200], values[:1200])
     state = json.loads(json.dumps(first.to_state()))
-    state["version"] = 2
-    del state["shift_recent"], state["shift_medians"]
-    for key in ("shift_points", "shift_rank", "shift_margin", "early_widening"):
-        del state["config"][key]
+    state["version"] = 3  # before the daily-pattern test, with the defaults of that release
+    del state["seasonal"], state["config"]["seasonal"]
+    state["config"]["holdoff"] = 150
     resumed = StreamingDetector.from_state(state)
-    assert resumed.score_series(stamps[600:], values[600:]) == straight[600:]
+    upgraded = resumed.to_state()
+    assert upgraded["version"] == STATE_VERSION
+    assert upgraded["config"] == asdict(DetectorConfig())
+    # The trailing window was replayed into the other tests, not thrown away.
+    assert upgraded["shift_medians"] == state["shift_medians"]
+    assert upgraded["likelihood"]["averages"]
+    assert upgraded["count"] == 1200
+    assert _alarm_rows(resumed.score_series(stamps[1200:], values[1200:])) == []
+    assert resumed.to_state()["seasonal"]["medians"]["values"], "the daily-pattern test learns again"
+
+
+def _square_days(days: int, seed: int) -> list[float]:
+    """A daily cycle: 20 at night, 80 for six hours, noise of +-2 (5-minute points)."""
+    rng = random.Random(seed)
+    return [(80.0 if 108 <= i % DAY < 180 else 20.0) + rng.uniform(-2.0, 2.0) for i in range(days * DAY)]
+
+
+def test_missing_daily_peak_is_alarmed_as_a_broken_daily_pattern() -> None:
+    values = _square_days(7, seed=4)
+    assert _alarm_rows(_run(values)) == []
+    peak = 5 * DAY + 108
+    values[peak : peak + 72] = [20.0 + v for v in _noise(72, level=0.0, seed=6)]  # the peak does not come
+    outputs = _run(values)
+    alarms = _alarm_rows(outputs)
+    assert alarms, "the missing peak was not alarmed"
+    assert peak <= alarms[0] < peak + DetectorConfig().shift_points
+    assert "daily pattern" in outputs[alarms[0]].explanation

@@ -48,7 +48,7 @@ class LikelihoodConfig:
     averaging: int = 5
     history: int = 4032
     learning: int = 100
-    tail: float = 1e-6
+    tail: float = 1e-8
     mean_floor: float = 0.03
     variance_floor: float = 3e-4
     gate: float = 5.0

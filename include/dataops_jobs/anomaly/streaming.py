@@ -4,11 +4,11 @@ Each :meth:`StreamingDetector.update` sees one (timestamp, value) and scores it 
 past, so the detector runs row by row inside Spark's ``applyInPandas`` and resumes from a saved
 JSON-safe state between micro-batches. Pure Python: no numpy, pandas, Spark or Airflow.
 
-Four tests, each scaled so that a strength of 1.0 is "alarm-worthy", are combined by their
+Five tests, each scaled so that a strength of 1.0 is "alarm-worthy", are combined by their
 maximum. Three compare the present with a long trailing window (two weeks of 5-minute points):
 
 * **new extreme** (HTM's "spatial anomaly" rule, made robust to one stray spike): the value leaves
-  the band spanned by the 2nd smallest / 2nd largest value of the window, widened by 5 % of that
+  the band spanned by the 2nd smallest / 2nd largest value of the window, widened by 2.5 % of that
   range. While the window is still filling, the margin is widened by ``sqrt(long_window / seen)``:
   the edges of a band learnt from a few hundred points are uncertain (every fresh day brings a
   "new" extreme of ordinary noise), and the uncertainty of a sample extreme shrinks with the number
@@ -26,10 +26,16 @@ maximum. Three compare the present with a long trailing window (two weeks of 5-m
 The fourth is an HTM-style **anomaly likelihood** (:mod:`dataops_jobs.anomaly.likelihood`): the
 average "local surprise" of the last five points (how the jump from the recent median ranks among
 the last two weeks of jumps) is improbably high under a Gaussian fitted to its own history (tail
-probability <= 1e-6), provided the moves are also at least five inter-quartile ranges of the
+probability <= 1e-8), provided the moves are also at least five inter-quartile ranges of the
 trailing window (which keeps i.i.d. noise silent). It catches a burst of unusual movement inside
 the usual range (a small spike in a quiet stretch, a quiet series waking up) that the range tests
 cannot see.
+
+The fifth is a **daily-pattern** test (:mod:`dataops_jobs.anomaly.seasonal`): the median of the last
+24 differences between each point and the point one day earlier (by timestamp) leaves the band of
+its own past values by more than that band's width. It finds a daily cycle that changes shape (the
+nightly peak does not come, the series goes flat mid-range) without any value leaving the usual
+range; series without a daily cycle have noisy differences, a wide band, and stay silent.
 
 The combined strength ``s`` becomes a score ``s / (1 + s)`` in [0, 1); the detector alarms at its own
 fixed threshold (score >= 0.5, i.e. s >= 1). One alarm is raised per episode: after an alarm the
@@ -48,13 +54,14 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from dataops_jobs.anomaly.likelihood import AnomalyLikelihood, LikelihoodConfig
+from dataops_jobs.anomaly.seasonal import SeasonalConfig, SeasonalShift
 from dataops_jobs.anomaly.windows import SortedWindow
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-STATE_VERSION = 3
-_READABLE_STATE_VERSIONS = (1, 2, 3)
+STATE_VERSION = 4
+_READABLE_STATE_VERSIONS = (1, 2, 3, 4)
 ALARM_SCORE = 0.5
 _EPOCH = datetime(1970, 1, 1)
 
@@ -66,11 +73,11 @@ class DetectorConfig:
     warmup: int = 288
     long_window: int = 4032
     extreme_rank: int = 2
-    extreme_margin: float = 0.05
+    extreme_margin: float = 0.025
     level_points: int = 5
     level_quantile: float = 0.01
     level_margin: float = 0.25
-    holdoff: int = 150
+    holdoff: int = 100
     rearm_strength: float = 0.5
     relative_floor: float = 1e-3
     likelihood: LikelihoodConfig | None = field(default_factory=LikelihoodConfig)
@@ -78,6 +85,7 @@ class DetectorConfig:
     shift_rank: int = 2
     shift_margin: float = 0.1
     early_widening: float = 0.5
+    seasonal: SeasonalConfig | None = field(default_factory=SeasonalConfig)
 
     def __post_init__(self) -> None:
         sizes = (
@@ -99,15 +107,14 @@ class DetectorConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DetectorConfig:
-        """Build a configuration from :func:`dataclasses.asdict` output.
-
-        A dict without a ``likelihood`` entry (state version 1) gets the default likelihood, one
-        without the ``shift_*`` / ``early_widening`` entries (versions 1-2) gets their defaults.
-        """
+        """Build a configuration from :func:`dataclasses.asdict` output."""
         data = dict(data)
         if "likelihood" in data:
             likelihood = data.pop("likelihood")
             data["likelihood"] = None if likelihood is None else LikelihoodConfig.from_dict(dict(likelihood))
+        if "seasonal" in data:
+            seasonal = data.pop("seasonal")
+            data["seasonal"] = None if seasonal is None else SeasonalConfig.from_dict(dict(seasonal))
         return cls(**data)
 
 
@@ -133,17 +140,24 @@ class _Verdict:
     level: float
     shift: float
     likelihood: float
+    seasonal: float
     recent_median: float
     shift_median: float
+    seasonal_difference: float
     expected: float
     lower: float
     upper: float
 
     @property
     def strength(self) -> float:
-        return max(self.extreme, self.level, self.shift, self.likelihood)
+        return max(self.extreme, self.level, self.shift, self.likelihood, self.seasonal)
 
     def describe(self, value: float) -> str:
+        if self.seasonal > max(self.extreme, self.level, self.shift, self.likelihood):
+            return (
+                f"daily pattern broken: recent points differ by {self.seasonal_difference:+.6g} from the same "
+                f"time a day earlier, more than ever in the window (daily-pattern strength {self.seasonal:.2f})"
+            )
         if self.shift > max(self.extreme, self.level, self.likelihood):
             return (
                 f"level held at {self.shift_median:.6g} for longer than ever in the window, away from "
@@ -194,6 +208,8 @@ class StreamingDetector:
         self._likelihood = None if lik_config is None else AnomalyLikelihood(lik_config)
         self._shift_recent: deque[float] = deque(maxlen=self.config.shift_points)
         self._shift_medians = SortedWindow(self.config.long_window)
+        seasonal = self.config.seasonal
+        self._seasonal = None if seasonal is None else SeasonalShift(seasonal, self.config.long_window)
         self._count = 0
         self._last_alarm = -1
         self._armed = True
@@ -211,13 +227,14 @@ class StreamingDetector:
         if not math.isfinite(value):
             raise ValueError(f"value must be finite, got {value!r} at {timestamp!r}")
         likelihood = 0.0 if self._likelihood is None else self._likelihood.update(value, self._spread())
+        seasonal = 0.0 if self._seasonal is None else self._seasonal.update(ts, value, self._floor())
         self._shift_recent.append(value)
         shift_median = statistics.median(self._shift_recent)
         if self._count < self.config.warmup:
             remaining = self.config.warmup - self._count
             output = DetectorOutput(ts, value, 0.0, False, value, value, value, f"warm-up, {remaining} left")
         else:
-            output = self._decide(ts, value, self._verdict(value, likelihood, shift_median))
+            output = self._decide(ts, value, self._verdict(value, likelihood, seasonal, shift_median))
         if len(self._shift_recent) == self.config.shift_points:
             self._shift_medians.push(shift_median)
         self._history.push(value)
@@ -242,6 +259,7 @@ class StreamingDetector:
             "likelihood": None if self._likelihood is None else self._likelihood.to_state(),
             "shift_recent": list(self._shift_recent),
             "shift_medians": self._shift_medians.to_state(),
+            "seasonal": None if self._seasonal is None else self._seasonal.to_state(),
             "count": self._count,
             "last_alarm": self._last_alarm,
             "armed": self._armed,
@@ -252,28 +270,26 @@ class StreamingDetector:
     def from_state(cls, state: dict[str, Any]) -> StreamingDetector:
         """Rebuild a detector saved by :meth:`to_state`.
 
-        A version-1 state (before the likelihood test) is upgraded by replaying its trailing window
-        into a fresh likelihood estimator, and a version 1-2 state (before the sustained-shift test)
-        by replaying it into the rolling medians, so the resumed detector does not start learning
-        from zero.
+        A state of an earlier version (1-3: other tests, other defaults) is upgraded to the current
+        default configuration by replaying its trailing window of values into a fresh detector, so
+        the resumed detector does not start learning from zero. The daily-pattern test starts empty
+        (those states kept no timestamps) and judges once it has a day and its warm-up of points.
         """
-        if state.get("version") not in _READABLE_STATE_VERSIONS:
-            raise ValueError(f"unsupported detector state version {state.get('version')!r}")
-        detector = cls(DetectorConfig.from_dict(dict(state["config"])))
-        detector._history = SortedWindow.from_state(state["history"])
-        saved_likelihood = state.get("likelihood")
-        if saved_likelihood is not None:
-            detector._likelihood = AnomalyLikelihood.from_state(saved_likelihood)
-        elif detector._likelihood is not None:
-            replay, detector._history = detector._history, SortedWindow(detector.config.long_window)
-            for value in replay.recent(len(replay)):
-                detector._likelihood.update(value, detector._spread())
-                detector._history.push(value)
-        if "shift_medians" in state:
+        version = state.get("version")
+        if version not in _READABLE_STATE_VERSIONS:
+            raise ValueError(f"unsupported detector state version {version!r}")
+        if version != STATE_VERSION:
+            detector = cls()
+            detector._replay(SortedWindow.from_state(state["history"]).recent(detector.config.long_window))
+        else:
+            detector = cls(DetectorConfig.from_dict(dict(state["config"])))
+            detector._history = SortedWindow.from_state(state["history"])
+            if state["likelihood"] is not None:
+                detector._likelihood = AnomalyLikelihood.from_state(state["likelihood"])
             detector._shift_recent.extend(float(v) for v in state["shift_recent"])
             detector._shift_medians = SortedWindow.from_state(state["shift_medians"])
-        else:
-            detector._replay_shift_medians()
+            if state["seasonal"] is not None:
+                detector._seasonal = SeasonalShift.from_state(state["seasonal"])
         detector._count = int(state["count"])
         detector._last_alarm = int(state["last_alarm"])
         detector._armed = bool(state["armed"])
@@ -281,16 +297,23 @@ class StreamingDetector:
         detector._last_timestamp = None if last is None else float(last)
         return detector
 
-    def _replay_shift_medians(self) -> None:
-        """Rebuild the rolling medians from the trailing window (upgrading a pre-version-3 state)."""
-        for value in self._history.recent(len(self._history)):
+    def _replay(self, values: list[float]) -> None:
+        """Learn values without timestamps or verdicts (upgrading a pre-version-4 state)."""
+        for value in values:
+            if self._likelihood is not None:
+                self._likelihood.update(value, self._spread())
             self._shift_recent.append(value)
             if len(self._shift_recent) == self.config.shift_points:
                 self._shift_medians.push(statistics.median(self._shift_recent))
+            self._history.push(value)
 
     def _scale(self, spread: float, centre: float) -> float:
         """Floor a spread so that a flat series does not alarm on its first tiny change."""
         return max(spread, self.config.relative_floor * abs(centre), 1e-9)
+
+    def _floor(self) -> float:
+        """The smallest band width for the daily-pattern test (a fraction of the typical level)."""
+        return self._scale(0.0, self._history.quantile(0.5)) if len(self._history) else 1e-9
 
     def _spread(self) -> float:
         """Typical spread of the trailing window (floored inter-quartile range), for the likelihood gate."""
@@ -308,7 +331,7 @@ class StreamingDetector:
         margin = cfg.shift_margin * self._scale(high - low, medians.quantile(0.5))
         return _excess(shift_median, low, high, margin)
 
-    def _verdict(self, value: float, likelihood: float, shift_median: float) -> _Verdict:
+    def _verdict(self, value: float, likelihood: float, seasonal: float, shift_median: float) -> _Verdict:
         cfg, hist = self.config, self._history
         centre = hist.quantile(0.5)
         high, low = hist.kth_largest(cfg.extreme_rank), hist.kth_smallest(cfg.extreme_rank)
@@ -323,8 +346,10 @@ class StreamingDetector:
             level=_excess(recent, q_low, q_high, level_margin),
             shift=self._shift_strength(shift_median),
             likelihood=likelihood,
+            seasonal=seasonal,
             recent_median=recent,
             shift_median=shift_median,
+            seasonal_difference=0.0 if self._seasonal is None else self._seasonal.last_difference,
             expected=centre,
             lower=low - extreme_margin,
             upper=high + extreme_margin,

@@ -165,6 +165,10 @@ def leave_one_folder_out(corpus: Corpus, cache: AlarmCache, base: DetectorConfig
     started = time.perf_counter()
     scored = [score(corpus, cache.alarms(config)) for config in configs]
     print(f"(runs: {cache.runs} new, {time.perf_counter() - started:.0f} s)")
+    overall = max(range(len(configs)), key=lambda i: scored[i].normalised() or 0.0)
+    chosen_all = ", ".join(f"{p}={get_param(configs[overall], p):g}" for p in SEARCH_GRID)
+    same = "the default" if configs[overall] == base else "NOT the default"
+    print(f"  chosen on all six folders: {chosen_all} ({same}), corpus {_fmt(scored[overall].normalised())}")
     held_out: dict[str, float | None] = {}
     held_raw = 0.0
     for folder in corpus.folders:

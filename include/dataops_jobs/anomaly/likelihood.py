@@ -90,7 +90,7 @@ class AnomalyLikelihood:
         if not self._recent_values:
             self._recent_values.append(value)
             return 0.0
-        deviation = abs(value - statistics.median_high(self._recent_values))
+        deviation = abs(value - statistics.median(self._recent_values))
         n_dev = len(self._deviations)
         rank = self._deviations.count_below(deviation) / n_dev if n_dev else 0.0
         self._deviations.push(deviation)

@@ -77,7 +77,7 @@ class DetectorConfig:
     level_points: int = 5
     level_quantile: float = 0.01
     level_margin: float = 0.25
-    holdoff: int = 100
+    holdoff: int = 75
     rearm_strength: float = 0.5
     relative_floor: float = 1e-3
     likelihood: LikelihoodConfig | None = field(default_factory=LikelihoodConfig)

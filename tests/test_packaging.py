@@ -4,10 +4,10 @@ and the non-Python files the jobs package needs at run time shipped in both dist
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 REPO = Path(__file__).resolve().parents[1]
 PYPROJECTS = [REPO / "pyproject.toml", REPO / "include" / "pyproject.toml"]
@@ -20,7 +20,8 @@ def test_license_is_an_spdx_expression_with_a_setuptools_that_reads_it(path: Pat
     assert not any(c.startswith("License ::") for c in data["project"].get("classifiers", []))
     (setuptools,) = [r for r in data["build-system"]["requires"] if r.startswith("setuptools")]
     minimum = re.fullmatch(r"setuptools>=(\d+)", setuptools)
-    assert minimum is not None and int(minimum.group(1)) >= 77  # PEP 639 license expressions
+    assert minimum is not None
+    assert int(minimum.group(1)) >= 77  # PEP 639 license expressions
 
 
 @pytest.mark.parametrize("path", PYPROJECTS, ids=["provider", "jobs"])

@@ -85,7 +85,7 @@ def launch_gateway(conf: dict[str, str]) -> JavaGateway:
     spark_conf = SparkConf(loadDefaults=False)
     for key, value in conf.items():
         spark_conf.set(key, value)
-    gateway = pyspark_launch(spark_conf, popen_kwargs={"stderr": subprocess.PIPE})
+    gateway = pyspark_launch(spark_conf, popen_kwargs={"stderr": subprocess.PIPE})  # type: ignore[no-untyped-call]
     proc = getattr(gateway, "proc", None)
     if proc is not None and proc.stderr is not None:
         threading.Thread(target=_relay, args=(proc.stderr,), name="spark-jvm-stderr", daemon=True).start()

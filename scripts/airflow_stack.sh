@@ -54,12 +54,13 @@ export SPARK_LOCAL_IP=127.0.0.1
 export PYSPARK_PYTHON="$PYTHON" PYSPARK_DRIVER_PYTHON="$PYTHON"
 export DATAOPS_ALERT_STATE_PATH="${DATAOPS_ALERT_STATE_PATH:-$HOME_DIR/dataops/alert_state.sqlite}"
 
-# Every component must sign and accept the same tokens (the api-server issues the workers' tokens).
+# Every component must sign and accept the same tokens (the api-server issues the workers' tokens);
+# 64 random bytes: PyJWT warns about HMAC keys shorter than the 64 bytes SHA-512 wants.
 SECRETS="$HOME_DIR/.stack_secrets"
 if [[ ! -f "$SECRETS" ]]; then
   umask 077
-  printf 'JWT=%s\nKEY=%s\n' "$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))')" \
-    "$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))')" > "$SECRETS"
+  printf 'JWT=%s\nKEY=%s\n' "$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+    "$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(64))')" > "$SECRETS"
 fi
 export AIRFLOW__API_AUTH__JWT_SECRET="$(sed -n 's/^JWT=//p' "$SECRETS")"
 export AIRFLOW__API__SECRET_KEY="$(sed -n 's/^KEY=//p' "$SECRETS")"

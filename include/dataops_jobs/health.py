@@ -172,7 +172,9 @@ def _period_stats(tagged: DataFrame, prefix: str) -> DataFrame:
 
 
 def _drift_goodness(ratio: Column, tol: float) -> Column:
-    return F.lit(1.0) - _clip01(ratio - F.lit(1.0) - F.lit(tol))
+    # NULL (not applicable) stays NULL: least/greatest skip NULLs, so a bare _clip01 would turn a
+    # job without a baseline or without costs into one with a perfect drift component.
+    return F.when(ratio.isNotNull(), F.lit(1.0) - _clip01(ratio - F.lit(1.0) - F.lit(tol)))
 
 
 def components(stats: DataFrame, cfg: HealthConfig) -> DataFrame:

@@ -77,7 +77,13 @@ def test_repeated_failures_outrank_duration_variance_and_drift(ranked: dict[str,
 
 def test_demo_case_mostly_failing_ranks_below_two_failures_with_erratic_durations(
         ranked: dict[str, dict[str, Any]]) -> None:
-    assert ranked["mostly_failing"]["trend"] == "degrading"
+    mostly = ranked["mostly_failing"]
+    assert mostly["trend"] == "degrading"
+    # 8/14 failed, beyond max_failure_rate: all of the success weight, normalised over the components
+    # that apply (no SLA, no costs: 0.4 of 0.8), i.e. 50 points.
+    assert mostly["points_lost_success_rate"] == pytest.approx(50.0)
+    assert mostly["cost_drift"] is None
+    assert mostly["points_lost_cost_drift"] == 0.0
     _less_healthy(ranked, "mostly_failing", "two_failures_erratic")
     least_healthy = min(ranked.values(), key=lambda r: r["health_score"])
     assert least_healthy["job_id"] in ("mostly_failing", "failing_now")

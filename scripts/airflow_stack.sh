@@ -78,6 +78,11 @@ local:
 schedules:
   retries: 1
   retry_delay_seconds: 10
+# The shipped rules route to Slack, email, Teams and a webhook, whose Airflow connections a demo does
+# not have: alerts are evaluated and recorded in alert_history, never sent, and the health check has
+# no channel to fail on. Set true once the connections exist (README, "Alerting").
+alerting:
+  enabled: false
 EOF
   fi
   if [[ "${DATAOPS_STACK_DEMO:-1}" == "1" && ! -f "$HOME_DIR/dataops/system_tables/_simulator.json" ]]; then

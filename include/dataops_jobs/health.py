@@ -34,10 +34,11 @@ Formula (``T`` = the grid day's end, ``A`` = ``as_of`` = min(T, cycle end), ``W`
 * Why these weights (the ranking an on-call engineer expects): reliability first (success rate 0.4,
   current failures 0.2), then promises (SLA 0.15), then retries (0.05) and performance (stability
   0.08, duration drift 0.07, cost drift 0.05: 0.2 together). The ratios guarantee, whatever the
-  normalisation: failing more than 10 % of runs costs more than any duration variance (0.4 * 0.2 /
-  0.5 = 0.16 > 0.08); failing 25 % costs as much as stability, duration and cost drift at their worst
-  together; and a job whose last two runs failed ranks below a job with the same failures that has
-  since recovered (and below one with up to five failures in 14 runs that recovered).
+  normalisation: failing more than 10 % of runs costs more than any duration variance (0.4 * 0.1 /
+  0.5 = 0.08, the stability weight); failing 25 % costs as much as stability, duration and cost drift
+  at their worst together; and a job whose last two runs failed ranks below a job with the same
+  failures that has since recovered, and below one that recovered from up to a quarter of the
+  window's runs more failures (0.2 = 0.4 * 0.25 / 0.5).
 * Confidence ``c = min(1, runs / health.min_runs_for_confidence)``; the score is shrunk toward the
   neutral prior ``P`` (``health.neutral_score``, 75): ``health_score = P + c * (raw - P)``. The
   ``points_lost_*`` columns are the component losses times ``c``; ``points_lost_uncertainty =

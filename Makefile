@@ -30,7 +30,8 @@ lint: setup
 	$(BIN)/mypy
 
 # A real Airflow (api-server, scheduler, dag-processor, triggerer; LocalExecutor, SQLite) with the demo
-# workspace, UI on http://localhost:8080; the login is printed at start-up. Ctrl-C stops it.
+# workspace, UI on http://localhost:8080, everything on 127.0.0.1; the login is printed at start-up and
+# dataops_monitoring is unpaused, which starts its first run at once. Ctrl-C stops it.
 airflow: setup
 	scripts/airflow_stack.sh
 

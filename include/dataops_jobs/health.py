@@ -14,7 +14,12 @@ Formula (``T`` = the grid day's end, ``A`` = ``as_of`` = min(T, cycle end), ``W`
   window.
 * Components, each a goodness ``g`` in [0, 1] (NULL = not applicable to the job):
 
-  - success_rate ``g = 1 - failed / runs`` (failed = ERROR, FAILED, TIMED_OUT);
+  - success_rate: the column is ``1 - failed / runs`` (failed = ERROR, FAILED, TIMED_OUT), its goodness
+    ``g = 1 - clip(failed / runs / health.max_failure_rate)``: with 0.5 each failure costs twice its
+    share and a job failing every other run has lost all these points;
+  - current_failures ``g = 1 - clip(streak / health.failing_streak_runs)``, ``streak`` the failed runs
+    since the job's last successful run in the window (``current_failure_streak``): a job that is
+    failing now loses half of it on one failed latest run and all of it on two;
   - performance_stability ``g = clip(1 - max(0, cv - 0.1) / 0.9)``, ``cv = 1.4826 * MAD(ln duration)``
     over successful runs (a robust coefficient of variation; >= 3 runs);
   - sla_adherence ``g`` = share of runs meeting the job's SLA (``sla.jobs``: max duration and/or
@@ -26,6 +31,14 @@ Formula (``T`` = the grid day's end, ``A`` = ``as_of`` = min(T, cycle end), ``W`
 * ``raw = 100 * sum(w_i * g_i) / sum(w_i)`` over the applicable components (``health.weights``,
   normalised per job), so every point lost is attributable: component ``i`` costs
   ``100 * w_i / sum(w) * (1 - g_i)`` points.
+* Why these weights (the ranking an on-call engineer expects): reliability first (success rate 0.4,
+  current failures 0.2), then promises (SLA 0.15), then retries (0.05) and performance (stability
+  0.08, duration drift 0.07, cost drift 0.05: 0.2 together). The ratios guarantee, whatever the
+  normalisation: failing more than 10 % of runs costs more than any duration variance (0.4 * 0.1 /
+  0.5 = 0.08, the stability weight); failing 25 % costs as much as stability, duration and cost drift
+  at their worst together; and a job whose last two runs failed ranks below a job with the same
+  failures that has since recovered, and below one that recovered from up to a quarter of the
+  window's runs more failures (0.2 = 0.4 * 0.25 / 0.5).
 * Confidence ``c = min(1, runs / health.min_runs_for_confidence)``; the score is shrunk toward the
   neutral prior ``P`` (``health.neutral_score``, 75): ``health_score = P + c * (raw - P)``. The
   ``points_lost_*`` columns are the component losses times ``c``; ``points_lost_uncertainty =
@@ -136,9 +149,13 @@ def window_runs(runs: DataFrame, points: DataFrame, cfg: HealthConfig) -> DataFr
 
 def _period_stats(tagged: DataFrame, prefix: str) -> DataFrame:
     """Counts, medians and robust spread of one period (``w_`` window, ``b_`` baseline) per job."""
-    med = tagged.groupBy(*_KEY).agg(F.median("ln_d").alias("_med"))
+    med = tagged.groupBy(*_KEY).agg(
+        F.median("ln_d").alias("_med"),
+        F.max(F.when(F.col("status") == "SUCCEEDED", F.col("start_time"))).alias("_last_ok"))
+    since_ok = F.col("_last_ok").isNull() | (F.col("start_time") > F.col("_last_ok"))
     spread = (tagged.join(med, _KEY).groupBy(*_KEY)
-              .agg(F.median(F.abs(F.col("ln_d") - F.col("_med"))).alias("mad")))
+              .agg(F.median(F.abs(F.col("ln_d") - F.col("_med"))).alias("mad"),
+                   F.sum((F.col("is_failed") & since_ok).cast("int")).alias("streak")))
     stats = tagged.groupBy(*_KEY).agg(
         F.count(F.lit(1)).alias("runs"),
         F.sum(F.col("is_failed").cast("int")).alias("failed"),
@@ -156,11 +173,15 @@ def _period_stats(tagged: DataFrame, prefix: str) -> DataFrame:
 
 
 def _drift_goodness(ratio: Column, tol: float) -> Column:
-    return F.lit(1.0) - _clip01(ratio - F.lit(1.0) - F.lit(tol))
+    # NULL (not applicable) stays NULL: least/greatest skip NULLs, so a bare _clip01 would turn a
+    # job without a baseline or without costs into one with a perfect drift component.
+    return F.when(ratio.isNotNull(), F.lit(1.0) - _clip01(ratio - F.lit(1.0) - F.lit(tol)))
 
 
-def components(stats: DataFrame, tol: float) -> DataFrame:
+def components(stats: DataFrame, cfg: HealthConfig) -> DataFrame:
     """Component values and goodness ``g_<name>`` (NULL when not applicable)."""
+    tol = cfg.drift_tolerance
+    failed_share = F.try_divide(F.col("w_failed"), F.col("w_runs"))
     cv = F.lit(1.4826) * F.col("w_mad")
     dur_ratio = F.exp(F.col("w_ln_med") - F.col("b_ln_med"))
     cost_ratio = F.try_divide(F.col("w_dbus_med").cast("double"), F.col("b_dbus_med").cast("double"))
@@ -174,7 +195,9 @@ def components(stats: DataFrame, tol: float) -> DataFrame:
         .withColumn("retry_rate", F.try_divide(F.col("w_retried"), F.col("w_runs")))
         .withColumn("duration_drift", F.when(has_dur, dur_ratio - F.lit(1.0)))
         .withColumn("cost_drift", F.when(has_cost, cost_ratio - F.lit(1.0)))
-        .withColumn("g_success_rate", F.col("success_rate"))
+        .withColumn("g_success_rate", F.lit(1.0) - _clip01(failed_share / F.lit(cfg.max_failure_rate)))
+        .withColumn("g_current_failures", F.lit(1.0) - _clip01(
+            F.coalesce(F.col("w_streak"), F.lit(0)) / F.lit(float(cfg.failing_streak_runs))))
         .withColumn("g_performance_stability", F.col("performance_stability"))
         .withColumn("g_sla_adherence", F.col("sla_adherence"))
         .withColumn("g_retry_rate", F.lit(1.0) - F.col("retry_rate"))
@@ -246,14 +269,17 @@ def explanation(cfg: HealthConfig) -> Column:
     parts = [
         part("success_rate", F.format_string("%d on success rate (%d/%d failed)", pts("success_rate"),
                                              F.col("w_failed"), F.col("w_runs"))),
-        part("performance_stability", F.format_string(
-            "%d on performance stability (robust CV %.0f%%)", pts("performance_stability"),
-            F.col("w_mad") * 148.26)),
+        part("current_failures", F.when(F.col("w_streak") == 1, F.format_string(
+            "%d on current failures (the latest run failed)", pts("current_failures"))).otherwise(F.format_string(
+                "%d on current failures (the last %d runs failed)", pts("current_failures"), F.col("w_streak")))),
         part("sla_adherence", F.format_string("%d on SLA adherence (%d/%d runs missed the SLA)",
                                               pts("sla_adherence"), F.col("w_sla_runs") - F.col("w_sla_ok"),
                                               F.col("w_sla_runs"))),
         part("retry_rate", F.format_string("%d on retry rate (%d/%d runs retried)", pts("retry_rate"),
                                            F.col("w_retried"), F.col("w_runs"))),
+        part("performance_stability", F.format_string(
+            "%d on performance stability (robust CV %.0f%%)", pts("performance_stability"),
+            F.col("w_mad") * 148.26)),
         part("duration_drift", F.format_string("%d on duration drift (%+.0f%% vs baseline)", pts("duration_drift"),
                                                F.col("duration_drift") * 100)),
         part("cost_drift", F.format_string("%d on cost drift (%+.0f%% DBUs per run vs baseline)",
@@ -280,7 +306,7 @@ def health_scores(runs: DataFrame, costs: DataFrame | None, rules: DataFrame, po
     tagged = with_sla(tagged, rules)
     stats = _period_stats(tagged.where("in_window"), "w_").join(
         _period_stats(tagged.where(~F.col("in_window")), "b_"), _KEY, "left")
-    scored = trend(score(components(stats, cfg.drift_tolerance), cfg), cfg)
+    scored = trend(score(components(stats, cfg), cfg), cfg)
     out = (
         scored.join(F.broadcast(points), "calculation_time")
         .withColumn("explanation", explanation(cfg))
@@ -289,6 +315,7 @@ def health_scores(runs: DataFrame, costs: DataFrame | None, rules: DataFrame, po
         .withColumn("runs_in_window", F.col("w_runs").cast("int"))
         .withColumn("failed_runs", F.col("w_failed").cast("int"))
         .withColumn("baseline_runs", F.coalesce(F.col("b_runs"), F.lit(0)).cast("int"))
+        .withColumn("current_failure_streak", F.coalesce(F.col("w_streak"), F.lit(0)).cast("int"))
     )
     types = {c.name: c.type for c in JOB_HEALTH_SCORES.columns}
     return out.select(*[F.col(c).cast(t).alias(c) for c, t in types.items()])

@@ -2,7 +2,9 @@
 
 On Databricks and under spark-submit the session already exists and is simply returned. Locally we
 build an embedded PySpark with Delta Lake started from the cached jars (see ``spark_jars``), bound to
-loopback, UI off, UTC, and an in-memory catalog: every table is addressed by path.
+loopback, UI off, UTC, and an in-memory catalog: every table is addressed by path. Its JVM logs
+through the shipped ``log4j2.properties`` (quiet by default) and its stderr is relayed into Python
+logging at each line's level (``jvm_logs``): under Airflow, raw stderr lines would read as errors.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from dataops_jobs.jvm_logs import launch_gateway, with_log4j2_config
 from dataops_jobs.spark_jars import fetch_delta_jars
 
 if TYPE_CHECKING:
@@ -47,6 +50,15 @@ def _java_options(options: str | None) -> str:
     return DEFAULT_DRIVER_JAVA_OPTIONS if options is None else options
 
 
+def _start_jvm(conf: dict[str, str]) -> None:
+    """Start the driver JVM with its stderr relayed into logging (see ``jvm_logs``), unless PySpark
+    already has one or attaches to an external gateway (``PYSPARK_GATEWAY_PORT``)."""
+    from pyspark import SparkContext
+
+    if SparkContext._gateway is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        launch_gateway(conf)
+
+
 def get_spark(
     *,
     target: str = "local",
@@ -70,28 +82,31 @@ def get_spark(
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Python workers (applyInPandas) must run the interpreter that has this package installed.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = (
-        SparkSession.builder.master(master)
-        .appName(app_name)
-        .config("spark.jars", ",".join(jars))
-        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
-        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
-        .config("spark.sql.catalogImplementation", "in-memory")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .config("spark.default.parallelism", str(shuffle_partitions))
-        .config("spark.driver.memory", driver_memory)
-        .config("spark.driver.extraJavaOptions", _java_options(driver_java_options))
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.adaptive.enabled", "true")
-        .config("spark.databricks.delta.snapshotPartitions", "2")
-        .config("spark.databricks.delta.schema.autoMerge.enabled", "false")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-
-    )
+    conf = {
+        "spark.master": master,
+        "spark.app.name": app_name,
+        "spark.jars": ",".join(jars),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.catalogImplementation": "in-memory",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(shuffle_partitions),
+        "spark.default.parallelism": str(shuffle_partitions),
+        "spark.driver.memory": driver_memory,
+        "spark.driver.extraJavaOptions": with_log4j2_config(_java_options(driver_java_options)),
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.adaptive.enabled": "true",
+        "spark.databricks.delta.snapshotPartitions": "2",
+        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    }
+    _start_jvm(conf)
+    builder = SparkSession.builder
+    for key, value in conf.items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("SPARK_LOG_LEVEL", "WARN"))
     log.info("local Spark %s started (%s) with %d Delta jars", spark.version, master, len(jars))

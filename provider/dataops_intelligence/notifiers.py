@@ -26,6 +26,7 @@ from typing import Any
 from airflow.sdk import BaseNotifier
 
 from dataops_intelligence.alerting.redact import redact
+from dataops_intelligence.settings import config_path
 
 EVENTS: Mapping[str, tuple[str, str]] = {
     # event → (rule name, default severity)
@@ -39,11 +40,14 @@ _PROJECT_RULES = Path(__file__).resolve().parents[2] / "config" / "alerting_rule
 
 
 def default_rules_path() -> Path:
-    """``AIRFLOW__DATAOPS__ALERTING_RULES`` / ``DATAOPS_ALERTING_RULES``, else the project's file."""
+    """``AIRFLOW__DATAOPS__ALERTING_RULES`` / ``DATAOPS_ALERTING_RULES``, else ``alerting_rules.yaml``
+    beside the monitoring config in use (an installed provider's own default would point into
+    site-packages, not at a mounted config directory), else the project's file."""
     for name in ("AIRFLOW__DATAOPS__ALERTING_RULES", "DATAOPS_ALERTING_RULES"):
         if os.environ.get(name):
             return Path(os.environ[name])
-    return _PROJECT_RULES
+    beside = config_path().parent / "alerting_rules.yaml"
+    return beside if beside.is_file() else _PROJECT_RULES
 
 
 def default_state_path() -> Path:

@@ -32,3 +32,10 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 def environment(explicit: str | None = None) -> str | None:
     """The overlay to apply, if any."""
     return explicit or _airflow_conf("environment") or os.environ.get("DATAOPS_ENV") or None
+
+
+def loopback_hostname() -> str:
+    """``[core] hostname_callable`` for a single-host stack that listens on loopback only (``make
+    airflow``): the api-server fetches a running task's log from ``http://<hostname>:<log port>``, and
+    the log servers there are bound to 127.0.0.1."""
+    return "127.0.0.1"

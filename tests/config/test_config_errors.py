@@ -169,8 +169,8 @@ CASES = {
         line=4,
     ),
     "all health weights zero": Case(
-        base="health:\n  weights: {success_rate: 0, performance_stability: 0, sla_adherence: 0,"
-        " retry_rate: 0, duration_drift: 0, cost_drift: 0}\n",
+        base="health:\n  weights: {success_rate: 0, current_failures: 0, performance_stability: 0,"
+        " sla_adherence: 0, retry_rate: 0, duration_drift: 0, cost_drift: 0}\n",
         key="health.weights",
         expected="expected at least one weight greater than 0",
         line=2,

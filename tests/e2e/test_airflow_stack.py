@@ -5,7 +5,9 @@ The test simulates a tiny workspace, triggers ``dataops_monitoring`` through the
 success, checks the output tables and that the SLA breaches of the monitored jobs reached a loopback
 webhook as alerts, and checks that the Deadline Alert (a 1-minute cycle budget,
 which a cycle of five Spark tasks always exceeds) reached a loopback webhook through the alert
-engine. Everything binds 127.0.0.1; the whole process group is killed at the end.
+engine. Everything binds 127.0.0.1 (checked on the stack's listening sockets, the log servers
+included). A successful run must read clean: no ERROR line and no traceback in any task log of the
+run, nor in the components' logs; the script says "Airflow stopped" when it is stopped.
 """
 
 from __future__ import annotations
@@ -148,16 +150,27 @@ def stack(tmp_path: Path, spark: SparkSession, receiver: tuple[int, list[dict[st
         "AIRFLOW_STACK_PORT": str(port),
         "AIRFLOW_STACK_PARALLELISM": "3",
         "DATAOPS_STACK_DEMO": "0",
+        "DATAOPS_STACK_FIRST_RUN": "0",  # the test triggers its own run (and unpauses after)
+        "AIRFLOW_STACK_LOG_PORT": str(free_port()),
+        "AIRFLOW_STACK_TRIGGER_LOG_PORT": str(free_port()),
     }
     log = (tmp_path / "stack.out").open("w")
     proc = subprocess.Popen([str(REPO / "scripts" / "airflow_stack.sh")], cwd=REPO, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield {"port": port, "home": home, "summary": summary, "proc": proc, "tmp": tmp_path,
-               "received": receiver[1], "config": env["DATAOPS_CONFIG"]}
+               "received": receiver[1], "config": env["DATAOPS_CONFIG"], "out": tmp_path / "stack.out"}
     finally:
         _kill_group(proc)
         log.close()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the stack as Ctrl-C would (SIGINT to the script's process group) and wait for it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=60)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -238,6 +251,54 @@ def test_monitoring_dag_in_a_running_airflow(stack: dict[str, Any], spark: Spark
     assert alert["rule"] == "airflow_deadline_missed"
     assert "missed its deadline" in alert["message"]
     assert received[0]["path"] == "/alerts"
+
+    # Loopback only: the api-server and the task/triggerer log servers (and Spark, if a task runs).
+    listening = _listening_addresses(stack["proc"])
+    assert listening, "no listening socket found in the stack's processes"
+    assert listening <= {"127.0.0.1", "::ffff:127.0.0.1", "::1"}, listening
+
+    # A successful run reads clean, task logs and components' logs alike.
+    assert _error_lines(home, run["dag_run_id"]) == []
+
+    _stop(stack["proc"])
+    out = stack["out"].read_text()
+    assert "==> Airflow stopped" in out
+    assert "exited unexpectedly" not in out
+
+
+def _error_lines(home: Path, run_id: str) -> list[str]:
+    """ERROR/CRITICAL records and tracebacks in the run's task logs (JSON lines) and the components'
+    logs (console format)."""
+    found = []
+    run_dir = home / "logs" / "dag_id=dataops_monitoring" / f"run_id={run_id}"
+    task_logs = sorted(run_dir.glob("task_id=*/attempt=*.log"))
+    assert task_logs, f"no task logs under {run_dir}"
+    for path in task_logs:
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = {"event": line}
+            text = json.dumps(record)
+            if str(record.get("level", "")).lower() in ("error", "critical") or "Traceback" in text:
+                found.append(f"{path.parent.name}: {line[:300]}")
+    for path in sorted((home / "logs").glob("*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            if "[error" in line or "[critical" in line or "Traceback" in line:
+                found.append(f"{path.name}: {line[:300]}")
+    return found
+
+
+def _listening_addresses(proc: subprocess.Popen[bytes]) -> set[str]:
+    """Local addresses of every listening TCP socket of the stack's process tree."""
+    import psutil
+
+    tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    addresses = set()
+    for p in tree:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            addresses |= {c.laddr.ip for c in p.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+    return addresses
 
 
 def _is_deadline(body: dict[str, Any]) -> bool:

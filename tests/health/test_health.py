@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.spark
 INTERVAL = Interval(END - timedelta(hours=1), END)
-COMPONENT_LOSSES = ("success_rate", "performance_stability", "sla_adherence", "retry_rate", "duration_drift",
-                    "cost_drift", "uncertainty")
+COMPONENT_LOSSES = ("success_rate", "current_failures", "performance_stability", "sla_adherence", "retry_rate",
+                    "duration_drift", "cost_drift", "uncertainty")
 
 
 def _noisy(n: int, median: float, sigma: float, seed: int) -> list[float]:
@@ -136,9 +136,10 @@ def test_one_row_per_job_and_day_on_the_grid(spark: SparkSession, tmp_path: Path
 
 
 def test_weights_are_normalised(spark: SparkSession, tmp_path: Path) -> None:
-    config = make_config(tmp_path, health={"weights": {"success_rate": 3, "performance_stability": 0,
-                                                       "sla_adherence": 0, "retry_rate": 0, "duration_drift": 0,
-                                                       "cost_drift": 0}})
+    # Failure share scored linearly (max_failure_rate 1) so that the half-failing job scores 50.
+    config = make_config(tmp_path, health={"max_failure_rate": 1.0, "weights": {
+        "success_rate": 3, "current_failures": 0, "performance_stability": 0, "sla_adherence": 0,
+        "retry_rate": 0, "duration_drift": 0, "cost_drift": 0}})
     statuses = ["SUCCEEDED"] * 30 + ["FAILED", "SUCCEEDED"] * 7
     write(spark, config, "job_monitoring", daily_runs("half", [30.0] * 44, statuses=statuses))
     HealthAnalyzer(spark, config, TableLocator(config)).process(INTERVAL)

@@ -26,6 +26,7 @@ from operator_helpers import (
 )
 
 from dataops_intelligence.emulator import FaultPlan
+from dataops_intelligence.links import DataOpsRunLink
 from dataops_intelligence.operators.databricks import DataOpsCycleOperator
 from dataops_intelligence.operators.remote import RemoteRunError
 from dataops_intelligence.operators.stages import HealthScoreOperator
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from dataops_intelligence.emulator import DatabricksEmulator
+
+
+_TI_KEY: Any = None  # the link reads the operator, not the task instance
 
 
 def _execute_to_the_end(op: HealthScoreOperator) -> dict[str, Any]:
@@ -63,6 +67,7 @@ def test_non_deferrable_stage_succeeds_with_breadcrumbs(
     assert ti.xcoms["run_page_url"] == result["run_page_url"]
     assert ti.xcoms["run_page_url"].startswith(emulator.url)
     assert ti.xcoms["run_page_url"].endswith(f"/run/{run_id}")
+    assert DataOpsRunLink().get_link(op, ti_key=_TI_KEY) == ti.xcoms["run_page_url"]
     argv = json.loads((code_dir / "calls.log").read_text().splitlines()[0])
     assert argv[0] == "health"
     assert argv[argv.index("--interval-start") + 1] == START.isoformat()
@@ -93,6 +98,15 @@ def test_deferrable_stage_defers_to_a_serializable_trigger_and_completes(
     result = resumed.execute_complete(context(ti), event, **(deferred.value.kwargs or {}))
     assert result["run_id"] == kwargs["run_id"]
     assert result["rows_written"] == {"fake": 1}
+    assert DataOpsRunLink().get_link(resumed, ti_key=_TI_KEY) == ti.xcoms["run_page_url"]
+
+
+def test_run_link_of_a_task_that_submitted_nothing_is_empty_without_an_xcom_lookup() -> None:
+    """A local task has no run page. Airflow resolves extra links when every task finishes; looking
+    up a ``run_page_url`` XCom that was never pushed logged "XCom not found" as an error. Outside a
+    task there is no XCom backend to ask, so a look-up would raise here."""
+    op = HealthScoreOperator(task_id="health", compute_target="local")
+    assert DataOpsRunLink().get_link(op, ti_key=_TI_KEY) == ""
 
 
 @pytest.mark.parametrize("event", [None, {"run_id": "x"}, {"run_id": 1, "run_state": "not json"},

@@ -198,13 +198,19 @@ class AnalysisConfig(StrictModel):
 
 
 class HealthWeights(StrictModel):
-    """Relative weights of the health score components; consumers normalise them to sum 1."""
+    """Relative weights of the health score components; consumers normalise them to sum 1.
+
+    Reliability first (success rate, current failures: 0.6), then promises (SLA 0.15), then
+    performance (stability, duration and cost drift together 0.2), so that failures outrank duration
+    trouble (the reasoning is in ``dataops_jobs.health`` and the README).
+    """
 
     success_rate: float = Field(default=0.4, ge=0)
-    performance_stability: float = Field(default=0.2, ge=0)
+    current_failures: float = Field(default=0.2, ge=0)
     sla_adherence: float = Field(default=0.15, ge=0)
-    retry_rate: float = Field(default=0.1, ge=0)
-    duration_drift: float = Field(default=0.1, ge=0)
+    retry_rate: float = Field(default=0.05, ge=0)
+    performance_stability: float = Field(default=0.08, ge=0)
+    duration_drift: float = Field(default=0.07, ge=0)
     cost_drift: float = Field(default=0.05, ge=0)
 
     @model_validator(mode="after")
@@ -228,6 +234,8 @@ class HealthConfig(StrictModel):
     neutral_score: float = Field(default=75.0, ge=0, le=100)
     trend_z: float = Field(default=2.58, gt=0)
     drift_tolerance: float = Field(default=0.1, ge=0)
+    max_failure_rate: float = Field(default=0.5, gt=0, le=1)
+    failing_streak_runs: int = Field(default=2, ge=1)
 
 
 def _default_thresholds() -> dict[str, float]:

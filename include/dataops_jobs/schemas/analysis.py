@@ -10,9 +10,10 @@ from dataops_jobs.schemas.output import Column, OutputTable, register
 
 COMPONENTS = (
     "success_rate",
-    "performance_stability",
+    "current_failures",
     "sla_adherence",
     "retry_rate",
+    "performance_stability",
     "duration_drift",
     "cost_drift",
 )
@@ -55,6 +56,10 @@ JOB_HEALTH_SCORES = OutputTable(
                                         "before calculation_time while the day is still running"),
             ("confidence", "DOUBLE", "0-1: min(1, runs_in_window / min_runs_for_confidence)"),
             ("raw_score", "DOUBLE", "Score before shrinkage toward the prior"),
+        ),
+        *_cols(
+            ("current_failure_streak", "INT", "Failed runs since the job's last successful run in the window "
+                                              "(0: its latest run succeeded)"),
         ),
         *_POINTS_LOST,
         *_cols(

@@ -65,6 +65,8 @@ class DatabricksRunMixin(_Base):
     environment: str | None
     databricks_task_type: str
     databricks_run_id: int | None = None
+    #: The submitted run's page, read by the "Databricks run" extra link (None: nothing submitted).
+    databricks_run_page_url: str | None = None
     _databricks_conn: str = "databricks_default"
 
     def load_config(self) -> Config:
@@ -114,6 +116,7 @@ class DatabricksRunMixin(_Base):
         run_id = hook.submit_run(payload)
         self.databricks_run_id = run_id
         url = hook.get_run_page_url(run_id)
+        self.databricks_run_page_url = url
         context["ti"].xcom_push(key=XCOM_RUN_ID_KEY, value=run_id)
         context["ti"].xcom_push(key=XCOM_RUN_PAGE_URL_KEY, value=url)
         self.log.info("Databricks run %s submitted: %s", run_id, url)
@@ -146,7 +149,8 @@ class DatabricksRunMixin(_Base):
         self._databricks_conn = (databricks_conn_id or self.databricks_conn_id
                                  or self.load_config().databricks.conn_id)
         self.databricks_run_id = int(event["run_id"])
-        return self._finish(self.databricks_run_id, str(event.get("run_page_url") or ""), state)
+        self.databricks_run_page_url = str(event.get("run_page_url") or "") or None
+        return self._finish(self.databricks_run_id, self.databricks_run_page_url or "", state)
 
     def on_kill(self) -> None:
         """Cancel the submitted run (while deferred, the trigger's ``on_kill`` does it)."""

@@ -14,8 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +22,9 @@ from deltalake import write_deltalake
 
 from dataops_intelligence.dashboard.tables import arrow_schema
 from dataops_jobs.schemas.output import OUTPUT_TABLES
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CATALOG, SCHEMA = "dataops_intelligence", "monitoring"
 TEAMS = ("data-eng", "ml-platform", "finance-analytics", "marketing")
@@ -192,7 +194,7 @@ def _health(rng: np.random.Generator, jobs: list[tuple[str, str, str]], start: d
                 if late else f"lost {100 - score:.0f} on success rate and stability")
             cols["points_lost_success_rate"].append(lost_sr)
             cols["points_lost_duration_drift"].append(27.0 if late else 0.0)
-            cols["points_lost_uncertainty"].append(3.0 if not late else 3.0)
+            cols["points_lost_uncertainty"].append(3.0)
             cols["confidence"].append(1.0)
             cols["runs_in_window"].append(14)
             cols["failed_runs"].append(3 if late else 0)

@@ -80,7 +80,8 @@ def test_fleet_lists_every_job_worst_first_with_its_week(client: TestClient, wri
     jobs = body["jobs"]
     assert {(j["workspace_id"], j["job_id"]) for j in jobs} == {(w, j) for w, j, _ in written.jobs}
     assert (jobs[0]["workspace_id"], jobs[0]["job_id"]) == JOB_WITH_INCIDENT
-    assert jobs[0]["arrow"] == "down" and jobs[0]["open_alerts"] == 1
+    assert jobs[0]["arrow"] == "down"
+    assert jobs[0]["open_alerts"] == 1
     scores = [j["health_score"] for j in jobs]
     assert scores == sorted(scores)
     expected = _runs_last_week(written, table_path(written.warehouse, "job_monitoring"))
@@ -90,25 +91,33 @@ def test_fleet_lists_every_job_worst_first_with_its_week(client: TestClient, wri
 
 def test_fleet_filters_by_workspace_team_and_tag(client: TestClient) -> None:
     only = client.get("/api/fleet", params={"workspace": "1002"}).json()["jobs"]
-    assert only and {j["workspace_id"] for j in only} == {"1002"}
+    assert only
+    assert {j["workspace_id"] for j in only} == {"1002"}
     team = client.get("/api/fleet", params={"team": "marketing"}).json()["jobs"]
-    assert team and {j["team"] for j in team} == {"marketing"}
+    assert team
+    assert {j["team"] for j in team} == {"marketing"}
     dev = client.get("/api/fleet", params={"tag": "env=dev"}).json()["jobs"]
-    assert dev and all(j["tags"]["env"] == "dev" for j in dev)
+    assert dev
+    assert all(j["tags"]["env"] == "dev" for j in dev)
     assert client.get("/api/fleet", params={"days": 500}).status_code == 422  # bounded window
 
 
 def test_job_page_has_history_band_anomalies_failures_costs_metrics_and_slas(client: TestClient) -> None:
     ws, job = JOB_WITH_INCIDENT
     page = client.get(f"/api/jobs/{ws}/{job}").json()
-    assert len(page["health"]) >= 14 and page["score"]["health_score"] == pytest.approx(38.0)
+    assert len(page["health"]) >= 14
+    assert page["score"]["health_score"] == pytest.approx(38.0)
     assert page["score"]["points_lost"]["success_rate"] == pytest.approx(32.0)
     banded = [r for r in page["runs"] if r["upper"] is not None]
     assert len(banded) > len(page["runs"]) // 2
     flagged = [a for a in page["anomalies"] if a["metric"] == "duration_minutes"]
-    assert flagged and all("its median" in a["explanation"] for a in flagged)
-    assert page["failures"] and sum(page["termination_codes"].values()) == len(page["failures"])
-    assert page["costs"] and page["metrics"] and page["sla_breaches"]
+    assert flagged
+    assert all("its median" in a["explanation"] for a in flagged)
+    assert page["failures"]
+    assert sum(page["termination_codes"].values()) == len(page["failures"])
+    assert page["costs"]
+    assert page["metrics"]
+    assert page["sla_breaches"]
     assert client.get("/api/jobs/1001/does-not-exist").json()["runs"] == []
 
 
@@ -119,15 +128,18 @@ def test_expected_band_is_causal() -> None:
     runs = [{"duration_minutes": 10.0, "end_time": end, "is_failed": False} for _ in range(8)]
     runs.append({"duration_minutes": 90.0, "end_time": end, "is_failed": False})
     band = expected_band(runs)
-    assert band[4]["upper"] is None and band[5]["upper"] is not None  # needs five past runs
+    assert band[4]["upper"] is None
+    assert band[5]["upper"] is not None
     assert band[8]["upper"] < 90.0  # the regression is judged against its past, not itself
 
 
 def test_anomalies_filter_by_minimum_severity_and_type(client: TestClient) -> None:
     high = client.get("/api/anomalies", params={"severity": "high"}).json()["anomalies"]
-    assert high and {a["severity"] for a in high} <= {"high", "critical"}
+    assert high
+    assert {a["severity"] for a in high} <= {"high", "critical"}
     every = client.get("/api/anomalies", params={"anomaly_type": "duration_regression"}).json()
-    assert len(every["anomalies"]) > len(high) and every["types"]["duration_regression"] >= len(every["anomalies"])
+    assert len(every["anomalies"]) > len(high)
+    assert every["types"]["duration_regression"] >= len(every["anomalies"])
     assert all(a["explanation"] and a["job_id"] for a in every["anomalies"])
 
 
@@ -136,7 +148,8 @@ def test_alerts_show_delivery_status_per_channel(client: TestClient) -> None:
     firing = next(a for a in body["alerts"] if a["status"] == "firing")
     by_channel = {d["channel"]: d for d in firing["deliveries"]}
     assert by_channel["slack"]["status"] == "sent"
-    assert by_channel["email"]["status"] == "failed" and "421" in by_channel["email"]["last_error"]
+    assert by_channel["email"]["status"] == "failed"
+    assert "421" in by_channel["email"]["last_error"]
     assert by_channel["teams"]["status"] == "pending"
     assert body["deliveries"] == {"sent": 2, "failed": 1, "pending": 1}
 
@@ -152,14 +165,16 @@ def test_status_shows_every_stage_with_its_lag(client: TestClient) -> None:
 def test_pages_and_assets_are_served(client: TestClient) -> None:
     assert "DataOps Intelligence" in client.get("/").text
     js = client.get("/static/uPlot.iife.min.js")
-    assert js.status_code == 200 and "uPlot" in js.text
+    assert js.status_code == 200
+    assert "uPlot" in js.text
     assert client.get("/static/../app.py").status_code == 404
     assert client.get("/static/nothing.js").status_code == 404
 
 
 def test_silence_requests_are_validated(client: TestClient) -> None:
     bad = client.post("/api/silences", json={"matchers": ["job_id=~("], "duration_minutes": 60, "comment": "x"})
-    assert bad.status_code == 422 and "matchers" in bad.json()["detail"]
+    assert bad.status_code == 422
+    assert "matchers" in bad.json()["detail"]
     long = client.post("/api/silences", json={"matchers": ["job_id=1"], "duration_minutes": 60 * 24 * 31,
                                                "comment": "x"})
     assert long.status_code == 422
@@ -171,29 +186,32 @@ def test_a_silence_from_the_api_mutes_the_next_cycle_and_expiring_it_unmutes(
 ) -> None:
     """Created through the API, read by the same code the alert task runs (``with_stored_silences``),
     honoured by the real engine: the silenced job's alert is not delivered, the other job's is."""
+    from support import cycle_with_stored_silences, loopback_webhook
+
     from dataops_intelligence.alerting.model import AlertStatus
     from dataops_intelligence.alerting.store import InMemoryAlertStore
-
-    from support import cycle_with_stored_silences, loopback_webhook
 
     with loopback_webhook(monkeypatch) as received:
         created = client.post("/api/silences", json={"matchers": ["job_id=100"], "duration_minutes": 120,
                                                      "comment": "deploying a fix"})
         assert created.status_code == 201, created.text
         silence = created.json()
-        assert silence["state"] == "active" and silence["created_by"] == "oncall"
+        assert silence["state"] == "active"
+        assert silence["created_by"] == "oncall"
         store = InMemoryAlertStore()
         states = cycle_with_stored_silences(backend.silences, store, ["100", "101"])
         assert states["100"].status is AlertStatus.SILENCED
         assert states["100"].muted_by == f"silence:{silence['silence_id']}"
         assert [b["labels"]["job_id"] for b in received] == ["101"]
         expired = client.post(f"/api/silences/{silence['silence_id']}/expire")
-        assert expired.json()["state"] == "expired" and expired.json()["expired_by"] == "oncall"
+        assert expired.json()["state"] == "expired"
+        assert expired.json()["expired_by"] == "oncall"
         states = cycle_with_stored_silences(backend.silences, store, ["100", "101"])
         assert states["100"].status is AlertStatus.FIRING
         assert [b["labels"]["job_id"] for b in received] == ["101", "100"]
     listed = client.get("/api/silences").json()["silences"]
-    assert listed[0]["silence_id"] == silence["silence_id"] and listed[0]["state"] == "expired"
+    assert listed[0]["silence_id"] == silence["silence_id"]
+    assert listed[0]["state"] == "expired"
 
 
 def test_queries_are_bounded_and_validated() -> None:
@@ -240,7 +258,27 @@ def test_warehouse_queries_are_parameterised() -> None:
                              aggregates=(Agg("count", "run_id", "runs"), Agg("max", "start_time", "last")),
                              where=(Filter("job_id", "=", hostile), Filter("start_time", ">=", NOW)), limit=10))
     sql, params = runner.calls[-1]
-    assert hostile not in sql and params["p0"] == hostile
-    assert "`dataops_intelligence`.`monitoring`.`job_monitoring`" in sql and sql.endswith("LIMIT 10")
-    assert "CAST(:p1 AS TIMESTAMP)" in sql and "GROUP BY `job_id`" in sql
+    assert hostile not in sql
+    assert params["p0"] == hostile
+    assert "`dataops_intelligence`.`monitoring`.`job_monitoring`" in sql
+    assert sql.endswith("LIMIT 10")
+    assert "CAST(:p1 AS TIMESTAMP)" in sql
+    assert "GROUP BY `job_id`" in sql
     assert rows == [{"job_id": "1", "runs": 3, "last": datetime(2026, 12, 1, tzinfo=timezone.utc)}]
+
+
+def test_the_alert_task_reads_the_stored_silences(backend: Backend, written: Written) -> None:
+    """``AlertCycleOperator`` (local target) adds ``alert_silences`` to the rules file's silences."""
+    from dataops_intelligence.alerting.policy_config import PolicyConfig
+    from dataops_intelligence.alerting.rules_loader import AlertingSettings
+    from dataops_intelligence.dashboard.silences import new_silence
+    from dataops_intelligence.operators.alerts import AlertCycleOperator
+    from dataops_jobs.config.models import Config
+
+    record = new_silence(["workspace_id=1002"], timedelta(hours=1), "maintenance", "oncall",
+                         datetime.now(timezone.utc))
+    backend.silences.save(record)
+    config = Config.model_validate({"local": {"warehouse_path": str(written.warehouse)}})
+    settings = AlertingSettings(rules=(), channels=(), policy=PolicyConfig())
+    found = AlertCycleOperator(task_id="alerts").with_ui_silences(settings, config, "local", None)  # type: ignore[arg-type]
+    assert record.silence_id in {s.silence_id for s in found.policy.silences}

@@ -158,12 +158,14 @@ def test_every_route_needs_a_user_and_silences_need_edit_access(stack: Stack) ->
     assert _call(stack, "GET", "/dataops/api/fleet", user="viewer")[0] == 200
     assert _call(stack, "POST", "/dataops/api/silences", silence, user="viewer")[0] == 403
     status, created = _call(stack, "POST", "/dataops/api/silences", silence, user="editor")
-    assert status == 201 and created["created_by"] == "editor"
+    assert status == 201
+    assert created["created_by"] == "editor"
     expire = f"/dataops/api/silences/{created['silence_id']}/expire"
     assert _call(stack, "POST", expire, {}, user="viewer")[0] == 403
     assert _call(stack, "POST", expire, {})[0] == 401
     status, expired = _call(stack, "POST", expire, {}, user="editor")
-    assert status == 200 and expired["state"] == "expired"
+    assert status == 200
+    assert expired["state"] == "expired"
     status, plugins = _call(stack, "GET", "/api/v2/plugins", user="admin")
     views = [v for p in plugins["plugins"] for v in p["external_views"]]
     assert any(v["name"] == "DataOps" and v["href"] == "/dataops/" for v in views)
@@ -251,9 +253,11 @@ def test_dashboard_pages_and_a_silence_from_the_ui(stack: Stack, browser: WebDri
         "var cv = document.querySelector('#chart-durations canvas');"
         "var px = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data, n = 0;"
         "for (var i = 3; i < px.length; i += 4) { if (px[i] > 0) n++; } return n;")
-    assert points > 50 and painted > 500
+    assert points > 50
+    assert painted > 500
     explanations = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#job-anomalies .anomaly-explanation")]
-    assert explanations and all("its median" in t for t in explanations)
+    assert explanations
+    assert all("its median" in t for t in explanations)
     assert "success rate" in driver.find_element(By.ID, "score-explanation").text
     driver.switch_to.default_content()
     driver.save_screenshot(str(shots / "job.png"))
@@ -276,7 +280,9 @@ def test_dashboard_pages_and_a_silence_from_the_ui(stack: Stack, browser: WebDri
     driver.find_element(By.ID, "s-submit").click()
     _wait(driver, lambda d: d.find_elements(By.ID, "s-created"), "the silence to be created")
     row = driver.find_element(By.CSS_SELECTOR, "#silences-table tbody tr")
-    assert f"job_id={job}" in row.text and "active" in row.text and "admin" in row.text
+    assert f"job_id={job}" in row.text
+    assert "active" in row.text
+    assert "admin" in row.text
     driver.switch_to.default_content()
     driver.save_screenshot(str(shots / "alerts.png"))
 

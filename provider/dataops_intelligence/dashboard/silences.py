@@ -191,7 +191,8 @@ class SqlSilenceStore(_ReadMixin):
 
         self.runner = runner
         self.locator = locator
-        self.reader = SqlReader(runner, locator)
+        self.sql_reader = SqlReader(runner, locator)
+        self.reader = self.sql_reader
 
     def save(self, record: SilenceRecord) -> None:
         from dataops_intelligence.alerting.sql import col, values_source
@@ -201,7 +202,7 @@ class SqlSilenceStore(_ReadMixin):
         self.runner.execute(
             f"CREATE TABLE IF NOT EXISTS {ref.sql} ({ALERT_SILENCES.ddl}) USING DELTA COMMENT '{comment}'"
         )
-        self.reader._exists["alert_silences"] = True
+        self.sql_reader._exists["alert_silences"] = True
         source, params = values_source(ALERT_SILENCES, [record.row()])
         key = col("silence_id")
         self.runner.execute(

@@ -292,32 +292,44 @@ class SqlReader:
 
     def sql(self, query: Query) -> tuple[str, dict[str, Any]]:
         """The statement and its parameters (exposed for tests and audits)."""
-        from dataops_intelligence.alerting.sql import col, iso, placeholder
+        from dataops_intelligence.alerting.sql import col
 
         ref = self.locator.output(query.table)
+        conditions, params = self._where(query)
+        text = f"SELECT {', '.join(self._select(query))} FROM {ref.sql}"
+        if conditions:
+            text += " WHERE " + " AND ".join(conditions)
+        if query.group_by:
+            text += " GROUP BY " + ", ".join(col(c) for c in query.group_by)
+        if query.order_by:
+            text += " ORDER BY " + ", ".join(f"{col(c)} {'DESC' if d else 'ASC'}" for c, d in query.order_by)
+        return text + f" LIMIT {int(query.limit)}", params
+
+    @staticmethod
+    def _select(query: Query) -> list[str]:
+        from dataops_intelligence.alerting.sql import col, iso
+
         select: list[str] = []
         for name in query.group_by or query.columns:
-            kind = query.column_type(name)
-            select.append(iso(col(name), name) if kind == "TIMESTAMP" else col(name))
+            select.append(iso(col(name), name) if query.column_type(name) == "TIMESTAMP" else col(name))
+        templates = {"count": "count(*)", "count_true": "sum(CASE WHEN {c} THEN 1 ELSE 0 END)",
+                     "any": "any_value({c})", "sum": "sum({c})", "min": "min({c})", "max": "max({c})"}
         for agg in query.aggregates:
-            if agg.func == "count":
-                expr = "count(*)"
-            elif agg.func == "count_true":
-                expr = f"sum(CASE WHEN {col(agg.column)} THEN 1 ELSE 0 END)"
-            elif agg.func == "any":
-                expr = f"any_value({col(agg.column)})"
-            else:
-                expr = f"{agg.func}({col(agg.column)})"
+            expr = templates[agg.func].format(c=col(agg.column))
             kind = query.column_type(agg.column) if agg.func in ("min", "max", "any") else ""
             select.append(iso(expr, agg.alias) if kind == "TIMESTAMP" else f"{expr} AS {col(agg.alias)}")
+        return select
+
+    @staticmethod
+    def _where(query: Query) -> tuple[list[str], dict[str, Any]]:
+        from dataops_intelligence.alerting.sql import col, placeholder
+
         params: dict[str, Any] = {}
         conditions: list[str] = []
         for i, f in enumerate(query.where):
             kind = query.column_type(f.column)
-            if f.op == "is_null":
-                conditions.append(f"{col(f.column)} IS NULL")
-            elif f.op == "not_null":
-                conditions.append(f"{col(f.column)} IS NOT NULL")
+            if f.op in ("is_null", "not_null"):
+                conditions.append(f"{col(f.column)} IS {'NOT ' if f.op == 'not_null' else ''}NULL")
             elif f.op == "in":
                 names = [f"p{i}_{j}" for j in range(len(f.value))]
                 params.update(zip(names, f.value, strict=True))
@@ -326,14 +338,7 @@ class SqlReader:
             else:
                 params[f"p{i}"] = f.value
                 conditions.append(f"{col(f.column)} {f.op} {placeholder(f'p{i}', kind)}")
-        text = f"SELECT {', '.join(select)} FROM {ref.sql}"
-        if conditions:
-            text += " WHERE " + " AND ".join(conditions)
-        if query.group_by:
-            text += " GROUP BY " + ", ".join(col(c) for c in query.group_by)
-        if query.order_by:
-            text += " ORDER BY " + ", ".join(f"{col(c)} {'DESC' if d else 'ASC'}" for c, d in query.order_by)
-        return text + f" LIMIT {int(query.limit)}", params
+        return conditions, params
 
     def read(self, query: Query) -> list[dict[str, Any]]:
         ref = self.locator.output(query.table)

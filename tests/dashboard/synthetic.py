@@ -146,24 +146,24 @@ def _costs(rng: np.random.Generator, runs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _metrics(rng: np.random.Generator, runs: dict[str, Any], now: datetime, every: int) -> dict[str, Any]:
-    cols: dict[str, list[Any]] = {k: [] for k in ("workspace_id", "job_id", "run_id", "cluster_id", "timestamp",
-                                                   "cpu_utilization", "memory_utilization")}
-    for i, run_id in enumerate(runs["run_id"]):
-        begin, minutes = runs["start_time"][i], runs["duration_minutes"][i] or 10.0
-        points = max(1, int(minutes // every))
-        cpu = np.clip(rng.normal(55, 12, points), 0, 100)
-        mem = np.clip(np.linspace(40, 70, points) + rng.normal(0, 3, points), 0, 100)
-        for p in range(points):
-            cols["workspace_id"].append(runs["workspace_id"][i])
-            cols["job_id"].append(runs["job_id"][i])
-            cols["run_id"].append(run_id)
-            cols["cluster_id"].append(runs["cluster_id"][i])
-            cols["timestamp"].append(begin + timedelta(minutes=p * every))
-            cols["cpu_utilization"].append(float(cpu[p]))
-            cols["memory_utilization"].append(float(mem[p]))
-    cols["cpu_utilization_max"] = [min(100.0, c + 10) for c in cols["cpu_utilization"]]
-    cols["memory_utilization_max"] = [min(100.0, m + 5) for m in cols["memory_utilization"]]
-    return cols
+    """One row per ``every`` minutes of each run (vectorised: a 1,000-job, 90-day set has millions)."""
+    durations = np.array([d or 10.0 for d in runs["duration_minutes"]])
+    points = np.maximum(1, (durations // every).astype(np.int64))
+    index = np.repeat(np.arange(len(points)), points)
+    step = np.arange(len(index)) - np.repeat(np.cumsum(points) - points, points)
+    starts = np.array([t.replace(tzinfo=None) for t in runs["start_time"]], dtype="datetime64[us]")
+    stamps = starts[index] + (step * every * 60_000_000).astype("timedelta64[us]")
+    cpu = np.clip(rng.normal(55, 12, len(index)), 0, 100)
+    mem = np.clip(40 + 30 * step / np.maximum(points[index], 1) + rng.normal(0, 3, len(index)), 0, 100)
+
+    def pick(name: str) -> Any:
+        return np.asarray(runs[name], dtype=object)[index]
+
+    return {
+        "workspace_id": pick("workspace_id"), "job_id": pick("job_id"), "run_id": pick("run_id"),
+        "cluster_id": pick("cluster_id"), "timestamp": stamps, "cpu_utilization": cpu, "memory_utilization": mem,
+        "cpu_utilization_max": np.minimum(100.0, cpu + 10), "memory_utilization_max": np.minimum(100.0, mem + 5),
+    }
 
 
 def _health(rng: np.random.Generator, jobs: list[tuple[str, str, str]], start: datetime, now: datetime) -> dict[str, Any]:

@@ -282,3 +282,16 @@ def test_the_alert_task_reads_the_stored_silences(backend: Backend, written: Wri
     settings = AlertingSettings(rules=(), channels=(), policy=PolicyConfig())
     found = AlertCycleOperator(task_id="alerts").with_ui_silences(settings, config, "local", None)  # type: ignore[arg-type]
     assert record.silence_id in {s.silence_id for s in found.policy.silences}
+
+
+def test_utilisation_is_downsampled_to_bounded_points() -> None:
+    from dataops_intelligence.dashboard.views import downsample
+
+    rows = [{"timestamp": NOW + timedelta(minutes=i), "cpu_utilization": float(i % 10), "memory_utilization": 50.0,
+             "cpu_utilization_max": float(i % 10), "memory_utilization_max": 60.0, "run_id": "r"}
+            for i in range(10_000)]
+    out = downsample(rows, points=100)
+    assert 95 <= len(out) <= 101
+    assert max(r["cpu_utilization_max"] for r in out) == 9.0
+    assert out[0]["cpu_utilization"] == pytest.approx(4.5)
+    assert downsample(rows[:50], points=100) == rows[:50]

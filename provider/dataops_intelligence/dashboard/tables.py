@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -154,16 +155,23 @@ class DeltaReader:
     """:class:`TableReader` over local Delta tables with ``deltalake`` (delta-rs) and pyarrow.
 
     Table snapshots are cached per path and refreshed at most every ``refresh_seconds`` (new
-    commits of the monitoring cycle show up within that delay); the data files are read on every
-    query.
+    commits of the monitoring cycle show up within that delay). Delta data files never change once
+    written, so the rows a query needs from each file (its columns, from the day its time filter
+    starts) are cached per file: a new snapshot only reads the files it added, and a warm query
+    filters and aggregates in memory. The cache holds at most ``cache_rows`` rows (least recently
+    used files go first).
     """
 
     target = "local"
 
-    def __init__(self, locator: TableLocator, *, refresh_seconds: float = 5.0) -> None:
+    def __init__(self, locator: TableLocator, *, refresh_seconds: float = 5.0,
+                 cache_rows: int = 3_000_000) -> None:
         self.locator = locator
         self.refresh_seconds = refresh_seconds
-        self._cache: dict[str, tuple[float, Any]] = {}
+        self.cache_rows = cache_rows
+        self._snapshots: dict[str, tuple[float, Any]] = {}
+        self._files: OrderedDict[tuple[str, tuple[str, ...], Any], Any] = OrderedDict()
+        self._cached_rows = 0
         self._lock = threading.Lock()
 
     def path(self, table: str) -> str:
@@ -180,31 +188,33 @@ class DeltaReader:
         path = self.path(table)
         now = time.monotonic()
         with self._lock:
-            cached = self._cache.get(path)
+            cached = self._snapshots.get(path)
             if cached is not None and now - cached[0] < self.refresh_seconds:
                 return cached[1]
-            try:
-                dt = DeltaTable(path)
-            except TableNotFoundError:
-                self._cache.pop(path, None)
-                return None
-            dataset = dt.to_pyarrow_dataset()
-            self._cache[path] = (now, dataset)
-            return dataset
+        try:
+            dataset = DeltaTable(path).to_pyarrow_dataset()
+        except TableNotFoundError:
+            with self._lock:
+                self._snapshots.pop(path, None)
+            return None
+        with self._lock:
+            self._snapshots[path] = (now, dataset)
+        return dataset
 
     def invalidate(self, table: str) -> None:
         with self._lock:
-            self._cache.pop(self.path(table), None)
+            self._snapshots.pop(self.path(table), None)
 
     def read(self, query: Query) -> list[dict[str, Any]]:
         dataset = self.dataset(query.table)
         if dataset is None:
             return []
-        needed = list(dict.fromkeys([*query.columns, *query.group_by,
+        needed = list(dict.fromkeys([*query.columns, *query.group_by, *(f.column for f in query.where),
                                      *(a.column for a in query.aggregates if a.func != "count")]))
-        if not needed:
-            needed = [query.spec.keys[0]]
-        table = dataset.to_table(columns=needed, filter=self._expression(query, dataset.schema))
+        table = self._rows(query, dataset, needed or [query.spec.keys[0]])
+        expression = self._expression(query, dataset.schema)
+        if expression is not None:
+            table = table.filter(expression)
         if query.group_by or query.aggregates:
             table = self._aggregate(query, table)
         if query.order_by:
@@ -214,6 +224,52 @@ class DeltaReader:
         columns = query.output_columns
         data = {c: table.column(c).to_pylist() for c in columns}
         return [{c: _normalise(data[c][i], types[c]) for c in columns} for i in range(table.num_rows)]
+
+    def _rows(self, query: Query, dataset: Any, columns: list[str]) -> Any:
+        """The query's columns from every file of the snapshot, from the day its time filter starts
+        (per-file cache; files are immutable)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        since = self._since(query)
+        prefilter = None
+        if since is not None:
+            prefilter = pc.field(since[0]) >= pa.scalar(since[1], dataset.schema.field(since[0]).type)
+        key_columns = tuple(sorted(columns))
+        parts = []
+        for fragment in dataset.get_fragments():
+            key = (f"{query.table}/{fragment.path}", key_columns, since)
+            with self._lock:
+                part = self._files.get(key)
+                if part is not None:
+                    self._files.move_to_end(key)
+            if part is None:
+                part = fragment.to_table(columns=list(key_columns), filter=prefilter, schema=dataset.schema)
+                self._remember(key, part)
+            parts.append(part)
+        if not parts:
+            return dataset.schema.empty_table().select(list(key_columns))
+        return pa.concat_tables(parts)
+
+    def _remember(self, key: tuple[str, tuple[str, ...], Any], part: Any) -> None:
+        with self._lock:
+            if key in self._files:
+                return
+            self._files[key] = part
+            self._cached_rows += part.num_rows
+            while self._cached_rows > self.cache_rows and len(self._files) > 1:
+                _, old = self._files.popitem(last=False)
+                self._cached_rows -= old.num_rows
+
+    @staticmethod
+    def _since(query: Query) -> tuple[str, datetime] | None:
+        """The query's lower time bound, rounded down to the day (so a day's queries share the cache)."""
+        for f in query.where:
+            if f.op in (">=", ">") and query.column_type(f.column) == "TIMESTAMP" and isinstance(f.value, datetime):
+                day = utc(f.value)
+                assert day is not None
+                return f.column, day.replace(hour=0, minute=0, second=0, microsecond=0)
+        return None
 
     @staticmethod
     def _expression(query: Query, schema: Any) -> Any:

@@ -24,6 +24,8 @@ MAX_DAYS = 90
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 #: Previous successful runs the job page's expected duration band is computed from.
 BAND_RUNS = 20
+#: Points the job page's utilisation chart gets at most (time buckets beyond that).
+MAX_POINTS = 1500
 Key = tuple[str, str]
 
 
@@ -186,6 +188,30 @@ def expected_band(runs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def downsample(rows: list[dict[str, Any]], points: int = MAX_POINTS) -> list[dict[str, Any]]:
+    """At most ``points`` rows: the mean of each time bucket (peaks kept as the bucket's maximum)."""
+    if len(rows) <= points:
+        return rows
+    first, last = rows[0]["timestamp"], rows[-1]["timestamp"]
+    width = max((last - first).total_seconds() / points, 1.0)
+    buckets: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        buckets[int((row["timestamp"] - first).total_seconds() // width)].append(row)
+    out = []
+    for index in sorted(buckets):
+        group = buckets[index]
+        merged: dict[str, Any] = {"timestamp": first + timedelta(seconds=index * width), "cluster_id": None,
+                                  "run_id": group[0].get("run_id")}
+        for name in ("cpu_utilization", "memory_utilization"):
+            values = [r[name] for r in group if r.get(name) is not None]
+            merged[name] = sum(values) / len(values) if values else None
+        for name in ("cpu_utilization_max", "memory_utilization_max"):
+            values = [r[name] for r in group if r.get(name) is not None]
+            merged[name] = max(values) if values else None
+        out.append(merged)
+    return out
+
+
 def job_page(reader: TableReader, workspace_id: str, job_id: str, now: datetime, *,
              days: int = 30, metric_days: int = 7) -> dict[str, Any]:
     """Everything the job page draws, for the last ``days`` (metrics: the last ``metric_days``)."""
@@ -230,7 +256,7 @@ def job_page(reader: TableReader, workspace_id: str, job_id: str, now: datetime,
         "failures": [_json(r) for r in reversed(failures)][:200],
         "termination_codes": dict(sorted(codes.items(), key=lambda kv: -kv[1])),
         "costs": [_json(r) for r in costs],
-        "metrics": [_json(r) for r in metrics],
+        "metrics": [_json(r) for r in downsample(metrics)],
         "sla_breaches": [_json(r) for r in breaches],
     }
 
@@ -317,4 +343,4 @@ def platform_status(reader: TableReader, now: datetime) -> dict[str, Any]:
     return {"as_of": now.isoformat(), "stages": stages, "alert_cycles": [_json(c) for c in cycles]}
 
 
-__all__ = ["alerts", "anomalies", "clamp_days", "expected_band", "fleet", "job_page", "platform_status"]
+__all__ = ["alerts", "anomalies", "clamp_days", "downsample", "expected_band", "fleet", "job_page", "platform_status"]

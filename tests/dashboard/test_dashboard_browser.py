@@ -65,7 +65,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         return
     os.killpg(proc.pid, signal.SIGTERM)
     try:
-        proc.wait(timeout=5)
+        proc.wait(timeout=3)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
@@ -75,7 +75,6 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     _require_browser()
     tmp = tmp_path_factory.mktemp("dashboard-stack")
-    written = write_tables(tmp / "warehouse", jobs=12, days=14)
     config = tmp / "config.yaml"
     config.write_text(yaml.safe_dump({"local": {"warehouse_path": str(tmp / "warehouse"),
                                                 "system_tables_path": str(tmp / "system")}}))
@@ -102,8 +101,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     }
     env.pop("AIRFLOW__DATAOPS__CONFIG_PATH", None)
     log = (tmp / "api-server.log").open("wb")
-    subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, stdout=log,
-                   stderr=subprocess.STDOUT, timeout=300)
+    # The metadata DB migrates while the tables are written.
+    migrate = subprocess.Popen([str(BIN / "airflow"), "db", "migrate"], env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    written = write_tables(tmp / "warehouse", jobs=12, days=14)
+    assert migrate.wait(timeout=300) == 0, f"airflow db migrate failed; see {tmp / 'api-server.log'}"
     proc = subprocess.Popen([str(BIN / "airflow"), "api-server"], env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     base = f"http://127.0.0.1:{port}"

@@ -295,3 +295,28 @@ def test_utilisation_is_downsampled_to_bounded_points() -> None:
     assert max(r["cpu_utilization_max"] for r in out) == 9.0
     assert out[0]["cpu_utilization"] == pytest.approx(4.5)
     assert downsample(rows[:50], points=100) == rows[:50]
+
+
+def test_airflow_notifications_honour_dashboard_silences(
+    backend: Backend, written: Written, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``DataOpsNotifier`` (task failures of users' DAGs) reads ``alert_silences`` too; an unreadable
+    config never blocks a notification."""
+    import yaml
+
+    from dataops_intelligence.alerting.policy_config import PolicyConfig
+    from dataops_intelligence.alerting.rules_loader import AlertingSettings
+    from dataops_intelligence.dashboard.silences import new_silence
+    from dataops_intelligence.notifiers import with_dashboard_silences
+
+    record = new_silence(["dag_id=nightly_load"], timedelta(hours=1), "known outage", "oncall",
+                         datetime.now(timezone.utc))
+    backend.silences.save(record)
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"local": {"warehouse_path": str(written.warehouse)}}))
+    settings = AlertingSettings(rules=(), channels=(), policy=PolicyConfig())
+    monkeypatch.delenv("AIRFLOW__DATAOPS__CONFIG_PATH", raising=False)
+    monkeypatch.setenv("DATAOPS_CONFIG", str(config))
+    assert record.silence_id in {s.silence_id for s in with_dashboard_silences(settings).policy.silences}
+    monkeypatch.setenv("DATAOPS_CONFIG", str(tmp_path / "missing.yaml"))
+    assert with_dashboard_silences(settings) is settings

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from dataops_intelligence.alerting.rules_loader import AlertingSettings
     from dataops_intelligence.alerting.sql import SqlRunner
     from dataops_intelligence.dashboard.tables import TableReader
+    from dataops_jobs.config import Config
     from dataops_jobs.io import TableLocator
 
 MAX_DURATION = timedelta(days=30)
@@ -212,6 +213,21 @@ class SqlSilenceStore(_ReadMixin):
         )
 
 
+def silence_store(config: Config, target: str | None = None, runner: SqlRunner | None = None) -> SilenceStore:
+    """The store of ``alert_silences`` for the config's target: deltalake locally, else the SQL
+    warehouse (``runner``, or one built from ``compute.databricks.warehouse_id``)."""
+    from dataops_jobs.io import TableLocator
+
+    if (target or config.compute.target) == "local":
+        return DeltaSilenceStore(TableLocator(config, by_path=True))
+    if runner is None:
+        from dataops_intelligence.hooks.statements import statements_runner
+
+        runner = statements_runner(config.databricks.conn_id, config.compute.databricks.warehouse_id,
+                                   caller="silences")
+    return SqlSilenceStore(runner, TableLocator(config, by_path=False))
+
+
 def active_silences(store: SilenceStore, now: datetime) -> tuple[Silence, ...]:
     """The stored silences not yet ended (the policy checks their windows at decision time)."""
     return tuple(r.to_silence() for r in store.list(now, window=timedelta(0)) if r.ends_at > now)
@@ -235,5 +251,6 @@ __all__ = [
     "SqlSilenceStore",
     "active_silences",
     "new_silence",
+    "silence_store",
     "with_stored_silences",
 ]

@@ -229,16 +229,9 @@ class AlertCycleOperator(BaseOperator):
         Read at the start of every cycle, so a silence created or expired in the UI applies to the
         next cycle. Local: the Delta table through ``deltalake``; databricks: the SQL warehouse.
         """
-        from dataops_intelligence.dashboard.silences import (
-            DeltaSilenceStore,
-            SqlSilenceStore,
-            with_stored_silences,
-        )
-        from dataops_jobs.io import TableLocator
+        from dataops_intelligence.dashboard.silences import silence_store, with_stored_silences
 
-        local = target == "local"
-        store = (DeltaSilenceStore(TableLocator(config, by_path=True)) if local
-                 else SqlSilenceStore(runner, TableLocator(config, by_path=False)))
+        store = silence_store(config, target, runner if target != "local" else None)
         found = with_stored_silences(settings, store)
         count = len(found.policy.silences) - len(settings.policy.silences)
         if count:

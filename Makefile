@@ -4,9 +4,18 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench airflow clean
+.PHONY: setup browser demo test lint bench airflow clean
 
-setup: $(STAMP)
+setup: $(STAMP) browser
+
+# Debian's headless Chromium and its WebDriver, for the dashboard's browser test (tests/dashboard);
+# installed only when missing, as root or through sudo.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "==> installing chromium and chromium-driver (apt-get)"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; \
+	fi
 
 # Pinned, mutually compatible set (requirements/constraints.txt), then Delta's jars fetched once
 # from Maven Central into ~/.cache/dataops-intelligence/jars (reused by every later Spark session).

@@ -44,6 +44,12 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["dataops_intelligence.links.DataOpsRunLink"],
+        "plugins": [
+            {
+                "name": "dataops_intelligence",
+                "plugin-class": "dataops_intelligence.dashboard.plugin.DataOpsDashboardPlugin",
+            }
+        ],
         "config": {
             "dataops": {
                 "description": "Deployment-wide settings of DataOps Intelligence.",

@@ -21,12 +21,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseNotifier
 
 from dataops_intelligence.alerting.redact import redact
 from dataops_intelligence.settings import config_path
+
+if TYPE_CHECKING:
+    from dataops_intelligence.alerting.rules_loader import AlertingSettings
 
 EVENTS: Mapping[str, tuple[str, str]] = {
     # event → (rule name, default severity)
@@ -102,6 +105,24 @@ def event_message(event: str, context: Mapping[str, Any], message: str | None) -
     return f"{where} {verb} (run {run_id}, try {_get(ti, 'try_number') or '?'}){detail}"
 
 
+def with_dashboard_silences(settings: AlertingSettings) -> AlertingSettings:
+    """Add the silences created in the dashboard (``alert_silences`` of the deployment's config).
+
+    A notification must go out even when that table cannot be read: then only the rules file's
+    silences apply, and the reason is logged.
+    """
+    try:
+        from dataops_intelligence.dashboard.silences import silence_store, with_stored_silences
+        from dataops_intelligence.settings import config_path, environment
+        from dataops_jobs.config import load_config
+
+        config = load_config(config_path(None), env=environment(None))
+        return with_stored_silences(settings, silence_store(config))
+    except Exception as err:
+        log.warning("dashboard silences not applied to this notification: %s", redact(err))
+        return settings
+
+
 class DataOpsNotifier(BaseNotifier):
     """Airflow notifier routing task/DAG failures, retries and deadline misses through ``AlertManager``.
 
@@ -159,7 +180,7 @@ class DataOpsNotifier(BaseNotifier):
         from dataops_intelligence.alerting.rules_loader import load_settings
         from dataops_intelligence.alerting.store import SqliteAlertStore
 
-        settings = load_settings(self.rules_path or default_rules_path())
+        settings = with_dashboard_silences(load_settings(self.rules_path or default_rules_path()))
         policy = replace(settings.policy, group_wait=timedelta(seconds=self.group_wait_seconds))
         settings = replace(settings, policy=policy, rules=())
         rule, default_severity = EVENTS[self.event]

@@ -9,7 +9,8 @@ rows; these tables are where a Delta-backed store keeps them between cycles:
 - ``alert_outbox``: one row per delivery, written ``pending`` before the send and ``sent``/``failed``
   after (at-least-once delivery, idempotent by ``delivery_id``);
 - ``alert_history``: one row per alert episode; the seed's columns first;
-- ``alert_cycles``: appended once per evaluated interval (audit, and the replay guard).
+- ``alert_cycles``: appended once per evaluated interval (audit, and the replay guard);
+- ``alert_silences``: silences created and expired from the dashboard, read by every alert cycle.
 
 No secret is ever written here: alert text is redacted by the engine before it reaches a row.
 """
@@ -116,8 +117,26 @@ ALERT_CYCLES = OutputTable(
     ),
 )
 
+ALERT_SILENCES = OutputTable(
+    name="alert_silences",
+    comment="Silences created from the dashboard (or any client): read by every alert cycle",
+    keys=("silence_id",),
+    time_column="ends_at",
+    columns=_cols(
+        ("silence_id", "STRING", "Random id (hex)"),
+        ("matchers", "ARRAY<STRING>", "Label matchers, Alertmanager syntax (name=value, !=, =~, !~), all must match"),
+        ("starts_at", "TIMESTAMP", "Start of the silence (UTC)"),
+        ("ends_at", "TIMESTAMP", "End of the silence (UTC); set to the expiry time when expired early"),
+        ("created_by", "STRING", "User who created it (from the Airflow auth manager)"),
+        ("comment", "STRING", "Why"),
+        ("created_at", "TIMESTAMP", "When it was created (UTC)"),
+        ("expired_by", "STRING", "User who expired it early; NULL otherwise"),
+        ("expired_at", "TIMESTAMP", "When it was expired early (UTC); NULL otherwise"),
+    ),
+)
+
 ALERT_TABLES = (ALERT_HISTORY, ALERT_STATE, ALERT_OUTBOX, ALERT_CYCLES)
-for _table in ALERT_TABLES:
+for _table in (*ALERT_TABLES, ALERT_SILENCES):
     register(_table)
 
-__all__ = ["ALERT_CYCLES", "ALERT_HISTORY", "ALERT_OUTBOX", "ALERT_STATE", "ALERT_TABLES"]
+__all__ = ["ALERT_CYCLES", "ALERT_HISTORY", "ALERT_OUTBOX", "ALERT_SILENCES", "ALERT_STATE", "ALERT_TABLES"]

@@ -170,6 +170,7 @@ class AlertCycleOperator(BaseOperator):
         start, end = (_utc(t) for t in task_interval(context))
         settings = self.load_settings(config)
         runner, store = self.tables(config, target)
+        settings = self.with_ui_silences(settings, config, target, runner)
         manager = AlertManager.from_settings(settings, store, **self.manager_kwargs())
         last = store.last_evaluated_end()
         if last is not None and end < last:
@@ -219,6 +220,23 @@ class AlertCycleOperator(BaseOperator):
             f"AlertCycleOperator does not support compute target {target!r}: it reads and writes the alert "
             "tables in the worker (local) or through a Databricks SQL warehouse (databricks)"
         )
+
+    def with_ui_silences(
+        self, settings: AlertingSettings, config: Config, target: str, runner: SqlRunner
+    ) -> AlertingSettings:
+        """Add the silences created in the dashboard (table ``alert_silences``) to the rules file's.
+
+        Read at the start of every cycle, so a silence created or expired in the UI applies to the
+        next cycle. Local: the Delta table through ``deltalake``; databricks: the SQL warehouse.
+        """
+        from dataops_intelligence.dashboard.silences import silence_store, with_stored_silences
+
+        store = silence_store(config, target, runner if target != "local" else None)
+        found = with_stored_silences(settings, store)
+        count = len(found.policy.silences) - len(settings.policy.silences)
+        if count:
+            self.log.info("%d silence(s) from alert_silences apply to this cycle", count)
+        return found
 
     def sql_runner(self, config: Config) -> SqlRunner:
         """The SQL warehouse runner of the ``databricks`` target (a test seam)."""

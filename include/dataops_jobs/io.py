@@ -207,7 +207,7 @@ def update_where(spark: SparkSession, locator: TableLocator, name: str, conditio
         return
     target = DeltaTable.forPath(spark, ref.path) if ref.path else DeltaTable.forName(spark, ref.name)
     try:
-        target.update(condition, values)
+        target.update(condition, dict(values.items()))
     except Exception as exc:
         raise DeltaWriteError(f"UPDATE of {ref.name} at {ref.path or ref.sql} failed: {exc}") from exc
 

@@ -16,7 +16,14 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from dataops_jobs.recommend.rules import KINDS, ClusterEvidence, JobEvidence, Recommendation, cluster_idle, recommend
+from dataops_jobs.recommend.rules import (
+    KINDS,
+    ClusterEvidence,
+    JobEvidence,
+    Recommendation,
+    cluster_idle,
+    recommend,
+)
 from dataops_jobs.recommend.tables import JOB_RECOMMENDATIONS, RUN_RESOURCE_STATS
 
 if TYPE_CHECKING:
@@ -31,9 +38,20 @@ EVALUATED_MARK = "recommendations_evaluated"
 """``_watermarks`` row ``analysis.recommendations_evaluated``: the instant of the last evaluation."""
 MONTH_DAYS = 30.0
 
-__all__ = ["KINDS", "JOB_RECOMMENDATIONS", "RUN_RESOURCE_STATS", "ClusterEvidence", "JobEvidence",
-           "Recommendation", "RecommendationsResult", "evaluate", "recommend", "run_recommendations",
-           "top_recommendations", "update_run_stats"]
+__all__ = [
+    "JOB_RECOMMENDATIONS",
+    "KINDS",
+    "RUN_RESOURCE_STATS",
+    "ClusterEvidence",
+    "JobEvidence",
+    "Recommendation",
+    "RecommendationsResult",
+    "evaluate",
+    "recommend",
+    "run_recommendations",
+    "top_recommendations",
+    "update_run_stats",
+]
 
 
 @dataclass
@@ -162,7 +180,7 @@ def _rows(recs: list[Recommendation], runs_by_job: dict[str, int], start: dateti
         out.append((r.workspace_id, r.job_id, r.cluster_id, r.kind, period, r.job_name, r.current, r.proposed,
                     r.proposed_change, r.confidence, r.monthly_savings, r.monthly_cost, r.currency, r.p95_minutes,
                     r.predicted_p95_minutes, r.duration_risk, json.dumps(r.evidence, sort_keys=True, default=str),
-                    runs if runs is not None else runs_by_job.get(r.job_id or "", None), start, end, end, True))
+                    runs if runs is not None else runs_by_job.get(r.job_id or ""), start, end, end, True))
     return out
 
 

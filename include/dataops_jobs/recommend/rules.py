@@ -172,12 +172,12 @@ def over_provisioned(ev: JobEvidence, cfg: RecommendationsConfig) -> Recommendat
     if savings < cfg.min_monthly_savings:
         return None
     predicted = predicted_p95(ev, n, cfg)
-    assert ev.cpu_p is not None and ev.mem_p is not None
+    cpu, mem = ev.cpu_p or 0.0, ev.mem_p or 0.0
     evidence = {
         "runs": ev.runs, "runs_with_metrics": ev.metric_runs,
         "cpu_percentile_busy": _r(ev.cpu_p), "memory_percentile_busy": _r(ev.mem_p),
         "percentile": cfg.utilization_percentile, "busy_fraction": _r(ev.busy_fraction, 3),
-        "cpu_at_proposed": _r(ev.cpu_p * ev.workers / n), "memory_at_proposed": _r(ev.mem_p * ev.workers / n),
+        "cpu_at_proposed": _r(cpu * ev.workers / n), "memory_at_proposed": _r(mem * ev.workers / n),
         "cpu_target_percent": cfg.cpu_target_percent, "memory_target_percent": cfg.memory_target_percent,
         "worker_share_of_cost": _r(ev.worker_share, 4), "sla_limit_minutes": ev.sla_limit_minutes,
     }

@@ -201,6 +201,11 @@ def write_recommendations(spark: SparkSession, locator: TableLocator, recs: list
     return written
 
 
+def evaluation_due(last_evaluated: datetime | None, end: datetime, every_hours: float) -> bool:
+    """True on the first evaluation and once ``every_hours`` have passed since the last one."""
+    return last_evaluated is None or end - last_evaluated >= timedelta(hours=every_hours)
+
+
 def run_recommendations(spark: SparkSession, config: Config, locator: TableLocator, window: AnalysisWindow,
                         last_evaluated: datetime | None) -> RecommendationsResult:
     """The stage: gather the new runs' evidence; evaluate when ``evaluate_every_hours`` have passed."""
@@ -209,8 +214,7 @@ def run_recommendations(spark: SparkSession, config: Config, locator: TableLocat
     if not cfg.enabled:
         return result
     result.stats_rows = update_run_stats(spark, config, locator, window)
-    due = last_evaluated is None or window.end - last_evaluated >= timedelta(hours=cfg.evaluate_every_hours)
-    if not due:
+    if not evaluation_due(last_evaluated, window.end, cfg.evaluate_every_hours):
         return result
     recs = evaluate(spark, config, locator, window.end)
     write_recommendations(spark, locator, recs, window.end - timedelta(days=cfg.lookback_days), window.end)

@@ -138,3 +138,14 @@ def test_memory_node_same_size() -> None:
     assert memory_node("Standard_D8s_v3") == "Standard_E8s_v3"
     assert memory_node("n2-standard-8") == "n2-highmem-8"
     assert memory_node("x1.large") is None
+
+
+def test_summary_lists_the_top_savings(capsys: pytest.CaptureFixture[str]) -> None:
+    from dataops_intelligence.cli import print_summary
+
+    top = [{"job_name": "etl", "proposed_change": "num_workers 8 → 3", "kind": OVER_PROVISIONED,
+            "estimated_monthly_savings": 1234.5, "currency": "USD", "confidence": 0.9, "duration_risk": "none"}]
+    print_summary({"interval_end": "2025-06-01"}, {"top_recommendations": top})
+    assert "  etl: num_workers 8 → 3 (over_provisioned_workers) saves 1,234.50 USD/month" in capsys.readouterr().out
+    print_summary({"interval_end": "2025-06-01"}, {})
+    assert "no recommendation yet" in capsys.readouterr().out

@@ -98,6 +98,11 @@ def print_summary(cycle: dict[str, Any], overview: dict[str, Any]) -> None:
             mode = f"{'backfill' if since is None else f'collected since {since}'}, {written} rows merged"
             out.write(f"  {stage:<16} {mode}{took}\n")
             continue
+        if "evaluated" in res:  # the recommendations stage
+            what = (f"{res.get('recommendations', 0)} recommendations" if res["evaluated"]
+                    else "evaluation not due")
+            out.write(f"  {stage:<16} {res.get('stats_rows', 0)} run summaries merged, {what}{took}\n")
+            continue
         out.write(f"  {stage:<16} read {reads} {mode}{took}\n")
     out.write(f"jobs seen           : {overview.get('jobs', 0)}\n")
     out.write(f"runs collected      : {overview.get('runs', 0)} ({overview.get('running', 0)} in flight)\n")

@@ -145,7 +145,10 @@ def test_summary_lists_the_top_savings(capsys: pytest.CaptureFixture[str]) -> No
 
     top = [{"job_name": "etl", "proposed_change": "num_workers 8 → 3", "kind": OVER_PROVISIONED,
             "estimated_monthly_savings": 1234.5, "currency": "USD", "confidence": 0.9, "duration_risk": "none"}]
-    print_summary({"interval_end": "2025-06-01"}, {"top_recommendations": top})
-    assert "  etl: num_workers 8 → 3 (over_provisioned_workers) saves 1,234.50 USD/month" in capsys.readouterr().out
+    stage = {"stats_rows": 40, "evaluated": True, "recommendations": 7, "seconds": 3.5}
+    print_summary({"interval_end": "2025-06-01", "stages": {"recommendations": stage}}, {"top_recommendations": top})
+    out = capsys.readouterr().out
+    assert "  etl: num_workers 8 → 3 (over_provisioned_workers) saves 1,234.50 USD/month" in out
+    assert "recommendations    40 run summaries merged, 7 recommendations (3.5 s)" in out
     print_summary({"interval_end": "2025-06-01"}, {})
     assert "no recommendation yet" in capsys.readouterr().out

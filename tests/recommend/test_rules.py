@@ -149,6 +149,6 @@ def test_summary_lists_the_top_savings(capsys: pytest.CaptureFixture[str]) -> No
     print_summary({"interval_end": "2025-06-01", "stages": {"recommendations": stage}}, {"top_recommendations": top})
     out = capsys.readouterr().out
     assert "  etl: num_workers 8 → 3 (over_provisioned_workers) saves 1,234.50 USD/month" in out
-    assert "recommendations    40 run summaries merged, 7 recommendations (3.5 s)" in out
+    assert "  recommendations  40 run summaries merged, 7 recommendations (3.5 s)" in out
     print_summary({"interval_end": "2025-06-01"}, {})
     assert "no recommendation yet" in capsys.readouterr().out

@@ -120,10 +120,12 @@ def _read_inputs(spark: SparkSession, config: Config, locator: TableLocator, sta
     src = locator.source
     clusters = read_table(spark, src("clusters")).where(
         F.col("cluster_source").isin(*ALL_PURPOSE_SOURCES) | (F.col("change_time") >= F.lit(start - RUN_SPAN)))
+    costs = read_output(spark, locator, "job_costs")
     return {
         "runs": None if runs is None else job_runs(runs, start, end),
         "stats": None if stats is None else stats.where(F.col("start_time") > F.lit(start - timedelta(days=1))),
-        "costs": read_output(spark, locator, "job_costs"),
+        # Billing of a run can start before the run's first metric minute, never days before it.
+        "costs": None if costs is None else costs.where(F.col("usage_start") > F.lit(start - RUN_SPAN)),
         "clusters": clusters,
         "node_types": read_table(spark, src("node_types")),
         "prices": current_prices(read_table(spark, src("list_prices"))),
@@ -144,6 +146,7 @@ def evaluate(spark: SparkSession, config: Config, locator: TableLocator, end: da
             or data["usage"] is None:
         return []
     runs = runs.cache()
+    stats = stats.cache()
     prices = prices.cache()
     conf = cluster_config(data["clusters"], data["node_types"]).cache()
     ap = _ap_rates(data["usage"], prices, start, end).cache()
@@ -152,7 +155,7 @@ def evaluate(spark: SparkSession, config: Config, locator: TableLocator, end: da
         jobs = job_features(runs, stats, data["costs"], conf, ap, prices, cfg, scale).collect()
         clusters = cluster_features(stats, conf, ap, scale).collect()
     finally:
-        for df in (runs, prices, conf, ap):
+        for df in (runs, stats, prices, conf, ap):
             df.unpersist()
     found = [rec for row in jobs for rec in recommend(_evidence(row.asDict(), config), cfg)]
     for row in clusters:

@@ -29,8 +29,9 @@ Progress = Callable[[str], None]
 
 #: Stage name -> collectors or processors it runs. ``collect_runs`` and ``collect_metrics`` are
 #: separate so the two heavy reads can run as separate tasks; ``sla`` evaluates ``sla.jobs`` over
-#: ``job_monitoring`` (``dataops_jobs.sla``) and needs only the runs.
-STAGES = ("collect_runs", "collect_metrics", "health", "anomalies", "sla")
+#: ``job_monitoring`` (``dataops_jobs.sla``) and needs only the runs; ``recommendations`` gathers
+#: per-run utilisation every cycle and evaluates right-sizing and cost (``dataops_jobs.recommend``).
+STAGES = ("collect_runs", "collect_metrics", "health", "anomalies", "sla", "recommendations")
 
 
 def utc_naive(value: datetime) -> datetime:
@@ -115,6 +116,8 @@ class DataOpsOrchestrator:
         interval = Interval(utc_naive(interval.start), utc_naive(interval.end))
         if stage == "sla":
             return self._sla(interval)
+        if stage == "recommendations":
+            return self._recommendations(interval)
         started = time.monotonic()
         result: dict[str, Any] = {"rows_read": {}, "rows_new": {}, "rows_written": {}, "incremental": False,
                                   "details": {}}
@@ -176,6 +179,28 @@ class DataOpsOrchestrator:
         self._advance("sla", window.end, result.breaches)
         seconds = round(time.monotonic() - started, 2)
         self.progress(f"sla: {result.breaches} breaches ({result.in_flight_breaches} in flight) in {seconds} s")
+        return {**result.to_dict(), "seconds": seconds}
+
+    def _recommendations(self, interval: Interval) -> dict[str, Any]:
+        """The ``recommendations`` stage: per-run evidence since its watermark; evaluation when due."""
+        from dataops_jobs.recommend import EVALUATED_MARK, run_recommendations
+
+        started = time.monotonic()
+        marks = self.watermarks()
+        window = self.analysis_window("recommendations", interval.end, marks)
+        if window is None:
+            self.progress("recommendations: already done up to the interval end (watermark): nothing to do")
+            return {"skipped": True, "seconds": 0.0}
+        self.progress("recommendations: gathering run evidence ...")
+        result = run_recommendations(self.spark, self.config, self.locator, window,
+                                     marks.get(WATERMARK_PREFIX + EVALUATED_MARK))
+        saved: dict[str, tuple[datetime | None, int]] = {WATERMARK_PREFIX + "recommendations": (window.end, result.stats_rows)}
+        if result.evaluated:
+            saved[WATERMARK_PREFIX + EVALUATED_MARK] = (window.end, result.recommendations)
+        self._save(saved, window.end)
+        seconds = round(time.monotonic() - started, 2)
+        what = f"{result.recommendations} recommendations" if result.evaluated else "evaluation not due"
+        self.progress(f"recommendations: {result.stats_rows} run summaries, {what} in {seconds} s")
         return {**result.to_dict(), "seconds": seconds}
 
     def _collect(self, cls: type[BaseCollector], interval: Interval, marks: dict[str, datetime],

@@ -194,6 +194,24 @@ def merge_into(spark: SparkSession, locator: TableLocator, name: str, df: DataFr
     return int((metrics[0] or {}).get("numSourceRows", 0)) if metrics else 0
 
 
+def update_where(spark: SparkSession, locator: TableLocator, name: str, condition: str, values: dict[str, str]) -> None:
+    """``UPDATE`` output table ``name``: set ``values`` (SQL expressions) where ``condition`` holds.
+
+    ``condition`` and ``values`` are code, never user input (column names are checked)."""
+    from delta.tables import DeltaTable
+
+    ref = locator.output(name)
+    for column in values:
+        _ident(column)
+    if not table_exists(spark, ref):
+        return
+    target = DeltaTable.forPath(spark, ref.path) if ref.path else DeltaTable.forName(spark, ref.name)
+    try:
+        target.update(condition, dict(values.items()))
+    except Exception as exc:
+        raise DeltaWriteError(f"UPDATE of {ref.name} at {ref.path or ref.sql} failed: {exc}") from exc
+
+
 def _differs(column: Column) -> str:
     """SQL that is true when the target and source values of ``column`` differ (MAPs via JSON)."""
     if column.type.upper().startswith("MAP"):

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
     from dataops_jobs.io import TableLocator
 
-OUTPUTS = ["job_monitoring", "resource_metrics", "job_costs", "job_health_scores", "job_anomalies"]
+OUTPUTS = ["job_monitoring", "resource_metrics", "job_costs", "job_health_scores", "job_anomalies",
+           "job_recommendations"]
 
 
 def overview(spark: SparkSession, locator: TableLocator, *, top: int = 5) -> dict[str, Any]:
@@ -39,6 +40,9 @@ def overview(spark: SparkSession, locator: TableLocator, *, top: int = 5) -> dic
     anomalies = read_output(spark, locator, "job_anomalies")
     if anomalies is not None:
         out.update(_latest_anomalies(anomalies, max(top, 8)))
+    from dataops_jobs.recommend import top_recommendations
+
+    out["top_recommendations"] = top_recommendations(spark, locator, limit=3)
     return out
 
 

@@ -98,6 +98,11 @@ def print_summary(cycle: dict[str, Any], overview: dict[str, Any]) -> None:
             mode = f"{'backfill' if since is None else f'collected since {since}'}, {written} rows merged"
             out.write(f"  {stage:<16} {mode}{took}\n")
             continue
+        if "evaluated" in res:  # the recommendations stage
+            what = (f"{res.get('recommendations', 0)} recommendations" if res["evaluated"]
+                    else "evaluation not due")
+            out.write(f"  {stage:<16} {res.get('stats_rows', 0)} run summaries merged, {what}{took}\n")
+            continue
         out.write(f"  {stage:<16} read {reads} {mode}{took}\n")
     out.write(f"jobs seen           : {overview.get('jobs', 0)}\n")
     out.write(f"runs collected      : {overview.get('runs', 0)} ({overview.get('running', 0)} in flight)\n")
@@ -122,6 +127,13 @@ def print_summary(cycle: dict[str, Any], overview: dict[str, Any]) -> None:
             f"{' (history)' if row.get('backfilled') else ''} at {when:%Y-%m-%d %H:%M}: {row.get('explanation')}\n"
             if when is not None else f"  anomaly [{row.get('severity')}] {row.get('explanation')}\n"
         )
+    recs = overview.get("top_recommendations") or []
+    out.write(f"top savings         : {'' if recs else 'no recommendation yet (evaluated once a day)'}\n")
+    for row in recs:
+        out.write(f"  {row.get('job_name') or row.get('job_id') or row.get('cluster_id')}: {row.get('proposed_change')}"
+                  f" ({row.get('kind')}) saves {row.get('estimated_monthly_savings'):,.2f} "
+                  f"{row.get('currency') or 'USD'}/month, confidence {row.get('confidence'):.2f}, "
+                  f"duration risk {row.get('duration_risk')}\n")
     out.write("tables:\n")
     for name, info in overview.get("tables", {}).items():
         out.write(f"  {name:<18} {info['rows']:>9} rows  {info['location']}\n")

@@ -38,6 +38,7 @@ from dataops_intelligence.operators.stages import (
     CollectJobRunsOperator,
     CollectMetricsOperator,
     HealthScoreOperator,
+    RecommendationsOperator,
 )
 from dataops_intelligence.settings import _airflow_conf, config_path, environment
 
@@ -56,8 +57,10 @@ the same interval leaves the same tables. Config: `{config}` (environment `{env}
 
 - **SLAs**: `evaluate_slas` checks `sla.jobs` (max duration, finish-by) incl. runs in flight and
   alerts on breaches (`sla_breaches` table).
+- **Recommendations**: `recommendations` gathers per-run utilisation every cycle and, once a day,
+  writes right-sizing and cost recommendations with their savings (`job_recommendations` table).
 - **Databricks with a job cluster**: the Spark stages (runs, metrics and costs, health, anomalies,
-  SLAs) are one task, `run_monitoring_cycle`: one multi-task run on one shared job cluster.
+  SLAs, recommendations) are one task, `run_monitoring_cycle`: one multi-task run on one shared job cluster.
 - **Alerts**: `evaluate_and_send_alerts` runs in the worker (it holds the channel secrets); on
   Databricks it reads and writes its tables through the SQL warehouse `compute.databricks.warehouse_id`.
 - **Deadline**: a run not finished {budget} min after it was queued fires a Deadline Alert through
@@ -191,8 +194,10 @@ def build_monitoring_dag(path: str | None = None, env: str | None = None, dag_id
         health = HealthScoreOperator(task_id="health_scores", outlets=[health_asset(config)], **common)
         anomalies = AnomalyDetectionOperator(task_id="detect_anomalies", **common)
         sla = SlaEvaluationOperator(task_id="evaluate_slas", notify=False, **common)
-        # Collectors share the watermark table, so they run one after the other; SLAs need runs only.
-        chain(runs, metrics, [health, anomalies], alerts)
+        recommendations = RecommendationsOperator(task_id="recommendations", **common)
+        # Collectors share the watermark table, so they run one after the other; SLAs need runs only;
+        # recommendations need the runs, metrics and costs.
+        chain(runs, metrics, [health, anomalies, recommendations], alerts)
         sla >> alerts
         runs >> sla
     return dag

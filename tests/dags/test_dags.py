@@ -82,7 +82,7 @@ def test_monitoring_dag_succeeds_under_dag_test(
          {"run_monitoring_cycle", "evaluate_and_send_alerts"}),
         ({"target": "databricks", "databricks": {"cluster_mode": "serverless"}},
          {"collect_job_runs", "collect_metrics_and_costs", "health_scores", "detect_anomalies", "evaluate_slas",
-          "evaluate_and_send_alerts"}),
+          "recommendations", "evaluate_and_send_alerts"}),
     ],
 )
 def test_a_job_cluster_cycle_is_one_task_and_keeps_the_health_asset(

@@ -226,7 +226,7 @@ def test_monitoring_dag_in_a_running_airflow(stack: dict[str, Any], spark: Spark
     tasks = api.call("GET", f"{run_path}/taskInstances")["task_instances"]
     assert {t["task_id"]: t["state"] for t in tasks} == dict.fromkeys(
         ["collect_job_runs", "collect_metrics_and_costs", "health_scores", "detect_anomalies", "evaluate_slas",
-         "evaluate_and_send_alerts"],
+         "recommendations", "evaluate_and_send_alerts"],
         "success")
 
     locator = TableLocator(load_config(Path(stack["config"])))

@@ -190,7 +190,8 @@ def test_cycle_is_one_multi_task_run_on_one_cluster(
     emulator.set_faults(FaultPlan(seed=3, error_rate=0.3, retry_after_seconds=0))
     op = DataOpsCycleOperator(task_id="cycle", config_path=write_config(tmp_path / "c.yaml"), deferrable=False)
     result = op.execute(context())
-    assert set(result["tasks"]) == {"collect_runs", "collect_metrics", "health", "anomalies", "sla"}
+    assert set(result["tasks"]) == {"collect_runs", "collect_metrics", "health", "anomalies", "sla",
+                                   "recommendations"}
     assert all(r["rows_written"] == {"fake": 1} for r in result["tasks"].values())
     assert any(r.fault for r in emulator.requests)
     emulator.set_faults(FaultPlan())  # the checks below read the run back without injected faults
@@ -200,7 +201,7 @@ def test_cycle_is_one_multi_task_run_on_one_cluster(
     run = DatabricksHook(CONN_ID).get_run(result["run_id"])
     assert {t["cluster_instance"]["cluster_id"] for t in run["tasks"]} == {run["cluster_instance"]["cluster_id"]}
     calls = [json.loads(line)[0] for line in (code_dir / "calls.log").read_text().splitlines()]
-    assert sorted(calls) == ["anomalies", "collect_metrics", "collect_runs", "health", "sla"]
+    assert sorted(calls) == ["anomalies", "collect_metrics", "collect_runs", "health", "recommendations", "sla"]
     # The task graph: runs first; metrics before health and anomalies; SLAs need only the runs.
     assert calls[0] == "collect_runs"
     assert calls.index("collect_metrics") < min(calls.index("health"), calls.index("anomalies"))

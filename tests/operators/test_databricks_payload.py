@@ -44,7 +44,8 @@ def test_job_cluster_mode_shares_one_cluster_across_the_cycle(task_type: str) ->
     assert {t["job_cluster_key"] for t in payload["tasks"]} == {p.JOB_CLUSTER_KEY}
     deps = {t["task_key"]: [d["task_key"] for d in t.get("depends_on", [])] for t in payload["tasks"]}
     assert deps == {"collect_runs": [], "collect_metrics": ["collect_runs"], "health": ["collect_metrics"],
-                    "anomalies": ["collect_metrics"], "sla": ["collect_runs"]}
+                    "anomalies": ["collect_metrics"], "sla": ["collect_runs"],
+                    "recommendations": ["collect_metrics"]}
     assert all(t["libraries"] == [{"whl": "/Volumes/c/s/v/code/" + p.wheel_file_name()}] for t in payload["tasks"])
     assert all(task_type in t for t in payload["tasks"])
     assert payload["idempotency_token"] == "tok"

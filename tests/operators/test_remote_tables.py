@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.airflow, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "dataops_monitoring"
-STAGE_TASKS = ("collect_job_runs", "collect_metrics_and_costs", "health_scores", "detect_anomalies")
+STAGE_TASKS = ("collect_job_runs", "collect_metrics_and_costs", "health_scores", "detect_anomalies", "recommendations")
 TASKS = (*STAGE_TASKS, "evaluate_slas", "evaluate_and_send_alerts")
 TABLES = ("job_monitoring", "resource_metrics", "job_costs", "job_health_scores", "job_anomalies", "_watermarks",
           "sla_breaches")
@@ -182,7 +182,8 @@ def test_monitoring_dag_on_databricks_with_30pct_faults_matches_local(
     assert [r["run_name"] for r in listed] == [f"dataops:{DAG_ID}.run_monitoring_cycle"]
     assert len(cycle_run["job_clusters"]) == 1
     tasks = cycle_run["tasks"]
-    assert sorted(t["task_key"] for t in tasks) == ["anomalies", "collect_metrics", "collect_runs", "health", "sla"]
+    assert sorted(t["task_key"] for t in tasks) == ["anomalies", "collect_metrics", "collect_runs", "health", "recommendations",
+                                                            "sla"]
     assert {t["job_cluster_key"] for t in tasks} == {cycle_run["job_clusters"][0]["job_cluster_key"]}
     assert len({t["cluster_instance"]["cluster_id"] for t in tasks}) == 1
     assert {r.status for r in requests if r.fault} <= {429, 500, 503}

@@ -59,6 +59,7 @@ def cluster_minutes(nodes: DataFrame, capacity: DataFrame) -> DataFrame:
             F.max(cpu).alias("cpu_utilization_max"),
             F.max("mem_used_percent").alias("memory_utilization_max"),
             F.max(F.when(F.col("driver"), F.col("mem_used_percent"))).alias("driver_memory_utilization"),
+            F.max(F.when(F.col("driver"), cpu)).alias("driver_cpu_utilization"),
             F.round(F.avg("cpu_wait_percent"), 4).alias("cpu_wait_percent"),
             F.max("mem_swap_percent").alias("swap_percent"),
             F.countDistinct("instance_id").cast("int").alias("instance_count"),

@@ -36,6 +36,7 @@ __all__ = [
     "LocalConfig",
     "LoggingConfig",
     "OutputTables",
+    "RecommendationsConfig",
     "RetentionConfig",
     "SchedulesConfig",
     "SlaConfig",
@@ -130,6 +131,7 @@ class OutputTables(StrictModel):
     watermarks: Identifier = "_watermarks"
     alert_outbox: Identifier = "alert_outbox"
     analysis_state: Identifier = "_analysis_state"
+    job_recommendations: Identifier = "job_recommendations"
 
 
 class SourceTables(StrictModel):
@@ -313,6 +315,56 @@ class SlaConfig(StrictModel):
     jobs: list[JobSla] = Field(default_factory=list)
 
 
+class RecommendationsConfig(StrictModel):
+    """Right-sizing and cost recommendations (``dataops_jobs.recommend``): thresholds and guards.
+
+    Each kind and its formula is explained in the README ("Recommendations").
+    """
+
+    enabled: bool = True
+    #: Days of runs a recommendation is based on (the evidence window).
+    lookback_days: int = Field(default=14, ge=1, le=90)
+    #: Terminal runs (with cluster metrics, where the kind needs them) a job needs in the window.
+    min_runs: int = Field(default=5, ge=2, le=1000)
+    #: Hours between two evaluations; per-run evidence is still gathered every cycle. 0 = every cycle.
+    evaluate_every_hours: float = Field(default=24.0, ge=0, le=24 * 7)
+    #: Right-sizing keeps the run's CPU and memory (its ``utilization_percentile`` over busy minutes)
+    #: below these after the change.
+    cpu_target_percent: float = Field(default=85.0, gt=0, le=100)
+    memory_target_percent: float = Field(default=90.0, gt=0, le=100)
+    utilization_percentile: float = Field(default=0.9, ge=0.5, le=1.0)
+    #: A run-minute with cluster CPU below this is idle (start-up, waiting), not busy.
+    idle_cpu_percent: float = Field(default=12.0, ge=0, le=100)
+    #: CPU above this slows a run down in proportion (the duration-risk model).
+    no_slowdown_cpu_percent: float = Field(default=70.0, gt=0, le=100)
+    #: Jobs without an SLA: the predicted p95 duration may grow by at most this fraction.
+    max_duration_increase: float = Field(default=0.25, ge=0, le=5)
+    #: Jobs with a max-duration SLA: the predicted p95 must stay this fraction below the limit.
+    sla_headroom: float = Field(default=0.2, ge=0, lt=1)
+    #: Recommendations saving less than this per month (list-price currency) are not written
+    #: (memory pressure is written whenever runs fail on memory).
+    min_monthly_savings: float = Field(default=5.0, ge=0)
+    #: Idle time: share of a cluster's up-time with no run active (or CPU idle) that is reported.
+    idle_min_share: float = Field(default=0.25, gt=0, le=1)
+    #: Memory pressure: a run whose peak memory reaches this (or that swaps) ran under pressure.
+    memory_pressure_percent: float = Field(default=95.0, gt=0, le=100)
+    #: Memory pressure is reported when this share of runs ran under pressure or one failed on it.
+    memory_pressure_share: float = Field(default=0.3, gt=0, le=1)
+    #: Autoscaling: reported when the workers a fixed-size run needs average at most this share of
+    #: its size (utilisation varies widely within the run).
+    autoscale_max_mean_share: float = Field(default=0.7, gt=0, lt=1)
+    #: Share of the theoretical autoscaling saving counted (scale-down lags the load).
+    autoscale_efficiency: float = Field(default=0.6, gt=0, le=1)
+    #: Minutes a job cluster needs to start, added to the p95 when moving a job off all-purpose compute.
+    job_cluster_startup_minutes: float = Field(default=5.0, ge=0, le=60)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RecommendationsConfig:
+        if self.idle_cpu_percent >= self.cpu_target_percent:
+            raise FieldProblem("idle_cpu_percent", "expected idle_cpu_percent below cpu_target_percent")
+        return self
+
+
 def _default_tags() -> list[str]:
     return ["dataops", "databricks", "monitoring"]
 
@@ -381,6 +433,7 @@ class Config(StrictModel):
     health: HealthConfig = Field(default_factory=HealthConfig)
     anomaly: AnomalyConfig = Field(default_factory=AnomalyConfig)
     sla: SlaConfig = Field(default_factory=SlaConfig)
+    recommendations: RecommendationsConfig = Field(default_factory=RecommendationsConfig)
     schedules: SchedulesConfig = Field(default_factory=SchedulesConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)

@@ -107,6 +107,7 @@ RESOURCE_METRICS = OutputTable(
         ("swap_percent", "DOUBLE", "Highest mem_swap_percent over instances"),
         ("instance_count", "INT", "Instances reporting in the minute"),
         ("collected_at", "TIMESTAMP", "End of the collection interval that last changed this row"),
+        ("driver_cpu_utilization", "DOUBLE", "cpu_user_percent + cpu_system_percent of the driver"),
     ),
     bookkeeping=("collected_at",),
 )

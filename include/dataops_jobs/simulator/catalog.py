@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from dataops_jobs.simulator import constants as c
+from dataops_jobs.simulator import sizing
 from dataops_jobs.simulator.ids import job_id, rng, workspace_id
 
 if TYPE_CHECKING:
@@ -265,7 +266,18 @@ def build_job(cfg: SimConfig, index: int) -> JobSpec:
         bundle=r.random() < 0.3,
         health_rule=timeout is not None and r.random() < 0.5,
     )
-    return _with_history(cfg, spec, r)
+    spec = _with_history(cfg, spec, r)
+    profile = sizing.profile_of(index, cfg.jobs)
+    return spec if profile is None else _sized(spec, profile)
+
+
+def _sized(spec: JobSpec, profile: sizing.SizingProfile) -> JobSpec:
+    """A labelled sizing job (``simulator.sizing``): fixed job cluster, every 4 hours, no history."""
+    version = replace(spec.versions[0], schedule=Schedule("every_4h", 1, 10), paused=False, timeout_seconds=None)
+    return replace(spec, kind="scheduled", compute="job_cluster", versions=(version,), delete_time=None,
+                   median_seconds=sizing.MEDIAN_MINUTES * 60.0, sigma=0.1, failure_rate=0.0,
+                   driver_node=profile.node, worker_node=profile.node, workers=profile.workers, autoscale=None,
+                   photon=False, all_purpose_cluster=None, extra={"sizing": profile.label})
 
 
 def _with_history(cfg: SimConfig, spec: JobSpec, r: random.Random) -> JobSpec:

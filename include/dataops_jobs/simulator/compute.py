@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from dataops_jobs.simulator import constants as c
+from dataops_jobs.simulator import sizing
 from dataops_jobs.simulator.billing import all_purpose_usage_rows
 from dataops_jobs.simulator.catalog import SimConfig, all_purpose_cluster_ids
 from dataops_jobs.simulator.ids import instance_id, rng
@@ -37,6 +38,8 @@ class Interval(NamedTuple):
     cpu_target: float | None
     net_bytes_per_min: int
     disk_bytes: int
+    low_after_s: int | None = None
+    low_cpu: float | None = None
 
 
 def node_type_rows() -> list[Row]:
@@ -63,12 +66,19 @@ def job_intervals(plan: RunPlan) -> list[Interval]:
         return []
     r = rng("nodes", job.index)
     base_cpu, base_mem = r.uniform(25, 70), r.uniform(30, 60)
+    profile = sizing.PROFILES.get(job.index) if job.extra.get("sizing") else None
+    if profile is not None:
+        base_cpu, base_mem = profile.cpu, profile.mem
     disk = 150 * 10**9 if "d." in job.worker_node else 900 * 10**9
     out = []
     for a in plan.attempts:
         if a.cluster_id is None:
             continue
         start, end, busy = _epoch(a.cluster_start), _epoch(a.end), _epoch(a.cluster_start) + a.setup_s
+        leak = sizing.LEAK_TARGET if profile is not None and profile.label == sizing.MEMORY else a.leak_target
+        low_after = None
+        if profile is not None and profile.low_cpu is not None:
+            low_after = busy + int(a.exec_s * profile.high_share)
         workers = job.workers if job.autoscale is None else job.autoscale[0]
         extra = 0 if job.autoscale is None else (job.autoscale[1] - job.autoscale[0]) // 2
         for n in range(1 + workers + extra):
@@ -88,10 +98,12 @@ def job_intervals(plan: RunPlan) -> list[Interval]:
                     busy,
                     base_cpu * (0.35 if driver else 1.0),
                     base_mem * (0.8 if driver else 1.0),
-                    a.leak_target,
+                    leak,
                     a.cpu_target,
                     40_000_000 if driver else 120_000_000,
                     disk,
+                    low_after,
+                    None if profile is None or profile.low_cpu is None else profile.low_cpu * (0.35 if driver else 1.0),
                 )
             )
     return out

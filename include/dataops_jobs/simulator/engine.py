@@ -173,6 +173,25 @@ def _write(
     return counts
 
 
+SIZING_LABELS = "_sizing_labels.json"
+
+
+def sizing_labels(catalog: list[JobSpec]) -> list[dict[str, Any]]:
+    """The labelled sizing jobs (``simulator.sizing``) with their right answers."""
+    from dataops_jobs.simulator import sizing
+
+    out = []
+    for job in catalog:
+        profile = sizing.profile_of(job.index, len(catalog))
+        if profile is None:
+            continue
+        out.append({"job_id": job.job_id, "workspace_id": job.workspace_id, "index": job.index,
+                    "label": profile.label, "node_type": profile.node, "workers": profile.workers,
+                    "right_workers": profile.right_workers(),
+                    "node_dbu_per_hour": c.NODE_TYPE_BY_NAME[profile.node].dbu_per_hour})
+    return out
+
+
 def _run(spark: SparkSession, root: str, cfg: SimConfig, day_from: int, day_to: int) -> SimulationSummary:
     began = time.monotonic()
     catalog = build_catalog(cfg)
@@ -183,6 +202,7 @@ def _run(spark: SparkSession, root: str, cfg: SimConfig, day_from: int, day_to: 
     end = cfg.day_start(day_to)
     incidents = ground_truth(cfg, catalog, plans, end)
     write_json(root, GROUND_TRUTH, incidents)
+    write_json(root, SIZING_LABELS, sizing_labels(catalog))
     write_json(
         root,
         MANIFEST,

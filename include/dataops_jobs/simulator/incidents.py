@@ -112,6 +112,9 @@ def plan_incidents(cfg: SimConfig, jobs: list[JobSpec], until_day: int) -> dict[
     """Incidents per job index for days ``[0, until_day)`` (later blocks are simply not planned)."""
     plan: dict[int, list[Incident]] = {}
     for job in jobs:
+        if job.extra.get("sizing"):
+            plan[job.index] = []  # labelled sizing jobs (simulator.sizing) keep their known right answer
+            continue
         found = _canary(cfg, job) + _regression(cfg, job)
         if job.kind != "submit" and job.index not in range(2, 7):
             for block in range(until_day // 7 + 1):

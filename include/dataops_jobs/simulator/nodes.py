@@ -43,6 +43,8 @@ _INTERVALS = StructType(
         StructField("cpu_target", DoubleType()),
         StructField("net_bytes_per_min", LongType()),
         StructField("disk_bytes", LongType()),
+        StructField("low_after_s", LongType()),
+        StructField("low_cpu", DoubleType()),
     ]
 )
 
@@ -64,8 +66,10 @@ def _metrics(seed: int) -> list[Column]:
         1.0,
     )
     busy = F.col("minute_s") >= F.col("busy_s")
+    level = F.when(F.col("low_after_s").isNotNull() & (F.col("minute_s") >= F.col("low_after_s")),
+                   F.col("low_cpu")).otherwise(F.col("base_cpu"))
     cpu_normal = F.when(
-        busy, F.col("base_cpu") * (F.lit(0.7) + F.lit(0.6) * _uniform(seed, "cpu"))
+        busy, level * (F.lit(0.7) + F.lit(0.6) * _uniform(seed, "cpu"))
     ).otherwise(F.lit(3.0) + F.lit(8.0) * _uniform(seed, "cpu"))
     cpu_total = F.when(
         F.col("cpu_target").isNotNull() & busy & ~F.col("driver"),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from dataops_jobs.simulator import constants as c
 from dataops_jobs.simulator import incidents as inc
+from dataops_jobs.simulator import sizing
 from dataops_jobs.simulator.ids import cluster_id, rng, run_id, task_run_id, unit
 
 if TYPE_CHECKING:
@@ -91,6 +92,9 @@ class _Outcome:
 def _outcome(job: JobSpec, r: random.Random, streak: inc.Incident | None) -> _Outcome:
     if streak is not None:
         return _Outcome("FAILED", str(streak.parameters["termination_code"]), r.uniform(0.2, 0.9), False)
+    profile = sizing.PROFILES.get(job.index) if job.extra.get("sizing") else None
+    if profile is not None and profile.memory_failure_rate and r.random() < profile.memory_failure_rate:
+        return _Outcome("FAILED", "DRIVER_ERROR", r.uniform(0.5, 0.95), True)  # out of memory
     u = r.random()
     if u < 0.006 and job.kind == "scheduled":
         return _Outcome("SKIPPED", "SKIPPED", 0.0, False)

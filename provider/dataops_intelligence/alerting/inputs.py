@@ -21,6 +21,7 @@ interval end, so re-evaluating an interval gives the same rows.
 - ``freshness``: one row per ``_watermarks`` source (``last_row_time`` = its watermark).
 - ``sla_breaches``: rows of the ``sla_breaches`` table (``dataops_jobs.sla``) evaluated since the
   alert watermark and not ``backfilled``, when the table exists.
+- ``recommendations``: the current rows of ``job_recommendations`` (the weekly digest rule).
 
 "Since the alert watermark": the events window starts at the end of the last successful alert
 cycle (``_watermarks`` row ``analysis.alerts``), or at the interval start if that is earlier, so a
@@ -268,6 +269,17 @@ def read_sla_breaches(runner: SqlRunner, locator: TableLocator, window: InputWin
     return _collect(runner, sql, {"lo": window.event_start, "end": window.end}, "sla_breaches", window)
 
 
+def read_recommendations(runner: SqlRunner, locator: TableLocator, window: InputWindow) -> list[Row]:
+    """The current rows of ``job_recommendations`` (``dataops_jobs.recommend``), largest saving first."""
+    ref = _ref(runner, locator, "job_recommendations")
+    if ref is None:
+        return []
+    sql = (f"SELECT `workspace_id`, `job_id`, `cluster_id`, `job_name`, `kind`, `proposed_change`, "
+           f"`estimated_monthly_savings`, `currency`, `confidence`, `duration_risk`, `is_current` FROM {ref.sql} "
+           "WHERE `is_current` ORDER BY `estimated_monthly_savings` DESC")
+    return _collect(runner, sql, {}, "job_recommendations", window)
+
+
 ALERT_WATERMARK = "analysis.alerts"
 
 
@@ -293,6 +305,7 @@ READERS: Mapping[str, Reader] = {
     "costs": read_costs,
     "freshness": read_freshness,
     "sla_breaches": read_sla_breaches,
+    "recommendations": read_recommendations,
 }
 
 
@@ -330,6 +343,7 @@ __all__ = [
     "read_freshness",
     "read_health",
     "read_inputs",
+    "read_recommendations",
     "read_runs",
     "read_sla_breaches",
     "read_watermark",

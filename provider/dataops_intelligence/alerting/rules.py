@@ -3,7 +3,8 @@
 Inputs are lists of rows keyed by table: ``runs`` (job_monitoring: job_id, job_name, run_id, status,
 start_time, end_time, duration_minutes, workspace_id, tags), ``health`` (job_health_scores plus
 previous_score), ``anomalies`` (job_id, metric, severity, score), ``costs`` (job_id, cost,
-baseline_cost) and ``freshness`` (source, last_row_time). Each rule turns matching rows into
+baseline_cost), ``freshness`` (source, last_row_time) and ``recommendations`` (the current
+``job_recommendations`` rows). Each rule turns matching rows into
 fingerprinted :class:`AlertCandidate` objects.
 """
 
@@ -35,6 +36,7 @@ class RuleKind(str, Enum):
     SLA_BREACH = "sla_breach"
     COST_SPIKE = "cost_spike"
     STALE_DATA = "stale_data"
+    RECOMMENDATIONS_DIGEST = "recommendations_digest"
 
 
 INPUT_TABLE: Mapping[RuleKind, str] = {
@@ -46,6 +48,7 @@ INPUT_TABLE: Mapping[RuleKind, str] = {
     RuleKind.SLA_BREACH: "sla_breaches",
     RuleKind.COST_SPIKE: "costs",
     RuleKind.STALE_DATA: "freshness",
+    RuleKind.RECOMMENDATIONS_DIGEST: "recommendations",
 }
 
 
@@ -258,6 +261,38 @@ def _stale_data(rule: Rule, rows: Sequence[Row], now: datetime) -> Iterator[Aler
             )
 
 
+def _iso_week(now: datetime) -> str:
+    year, week, _ = now.astimezone(timezone.utc).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _recommendations_digest(rule: Rule, rows: Sequence[Row], now: datetime) -> Iterator[AlertCandidate]:
+    """One digest per week of the current ``job_recommendations`` rows (``dataops_jobs.recommend``).
+
+    The ISO week is a label, so the fingerprint (the dedup key) is the same all week: the engine
+    sends the digest once and every later cycle of the week is a duplicate. Params: ``weekday``
+    (ISO 1-7, the first day it may go out, default 1 = Monday), ``min_total_savings`` (default 0),
+    ``top`` (recommendations listed, default 5).
+    """
+    if now.astimezone(timezone.utc).isoweekday() < int(rule.param("weekday", 1)):
+        return
+    current = [r for r in rows if r.get("is_current", True) and float(r.get("estimated_monthly_savings") or 0) > 0]
+    total = sum(float(r["estimated_monthly_savings"]) for r in current)
+    if not current or total < float(rule.param("min_total_savings", 0.0)):
+        return
+    current.sort(key=lambda r: (-float(r["estimated_monthly_savings"]), str(r.get("job_id")), str(r.get("kind"))))
+    currency = str(current[0].get("currency") or "USD")
+    lines = [
+        f"- {r.get('job_name') or r.get('job_id') or r.get('cluster_id')}: {r.get('proposed_change')} "
+        f"({r.get('kind')}, {float(r['estimated_monthly_savings']):,.2f} {currency}/month)"
+        for r in current[: int(rule.param("top", 5))]
+    ]
+    message = (f"{len(current)} recommendations could save {total:,.2f} {currency} per month at list prices:\n"
+               + "\n".join(lines))
+    candidate = rule.candidate({}, message, week=_iso_week(now), digest="recommendations")
+    yield replace(candidate, job_id=None)
+
+
 _Evaluator = Callable[[Rule, Sequence[Row], datetime], Iterator[AlertCandidate]]
 EVALUATORS: Mapping[RuleKind, _Evaluator] = {
     RuleKind.JOB_FAILURE: _job_failure,
@@ -268,6 +303,7 @@ EVALUATORS: Mapping[RuleKind, _Evaluator] = {
     RuleKind.SLA_BREACH: _sla_breach,
     RuleKind.COST_SPIKE: _cost_spike,
     RuleKind.STALE_DATA: _stale_data,
+    RuleKind.RECOMMENDATIONS_DIGEST: _recommendations_digest,
 }
 
 

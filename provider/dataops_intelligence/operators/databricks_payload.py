@@ -52,6 +52,7 @@ CYCLE_DEPENDENCIES: dict[str, tuple[str, ...]] = {
     "health": ("collect_metrics",),
     "anomalies": ("collect_metrics",),
     "sla": ("collect_runs",),
+    "recommendations": ("collect_metrics",),
 }
 RESULT_PREFIX = "DATAOPS_RESULT "
 #: Databricks rejects task parameters whose JSON exceeds 10,000 bytes; keep a margin.

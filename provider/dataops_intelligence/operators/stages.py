@@ -138,3 +138,9 @@ class AnomalyDetectionOperator(DataOpsStageOperator):
     """Detects anomalies into ``job_anomalies``."""
 
     stage = "anomalies"
+
+
+class RecommendationsOperator(DataOpsStageOperator):
+    """Gathers per-run utilisation and evaluates right-sizing and cost into ``job_recommendations``."""
+
+    stage = "recommendations"

@@ -49,11 +49,22 @@ class AlertStatus(str, Enum):
 
 
 class DeliveryStatus(str, Enum):
-    """Outbox state of one delivery: pending is written before the send, sent/failed after."""
+    """Outbox state of one delivery: pending is written before the send, sent/failed after.
+
+    A delivery blocked by a configuration fault (missing connection, bad URL, TLS mismatch, missing
+    signing secret) stays ``pending`` with ``last_error`` starting with :data:`CONFIG_ERROR_PREFIX`
+    and is re-tried every cycle until the fault is fixed or it is too old. ``superseded``: a newer
+    notification on the same channel carries all its alerts, so it is never sent (no page twice).
+    """
 
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+#: ``last_error`` prefix of a pending delivery blocked by a configuration fault.
+CONFIG_ERROR_PREFIX = "configuration: "
 
 
 class NotificationKind(str, Enum):
@@ -420,3 +431,4 @@ class DeliveryResult:
     status_code: int | None = None
     error: str | None = None
     retryable: bool = True
+    config_error: bool = False  # fixable by configuration: kept pending and re-tried every cycle

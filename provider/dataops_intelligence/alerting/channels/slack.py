@@ -2,10 +2,16 @@
 
 Limits (api.slack.com/reference/block-kit/blocks): 50 blocks per message, 3,000 characters per
 section text, 150 per header; the fallback ``text`` is kept short. Every cut is marked.
+
+Escaping (api.slack.com/reference/surfaces/formatting#escaping): ``&``, ``<`` and ``>`` in every
+user-derived string (job and task names, messages, labels) become ``&amp;``, ``&lt;`` and ``&gt;``,
+so a job named ``<!channel>`` cannot ping a channel and ``<http://x|y>`` cannot forge a link. Only
+the markup this module writes itself stays unescaped. Cuts never split an entity.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dataops_intelligence.alerting.channels.base import Transport, WebhookChannel
@@ -14,7 +20,6 @@ from dataops_intelligence.alerting.channels.render import (
     TRUNCATION_MARK,
     alert_line,
     title,
-    truncate,
 )
 from dataops_intelligence.alerting.channels.transports import SlackApiTransport, SlackWebhookTransport
 from dataops_intelligence.alerting.errors import AlertConfigError
@@ -27,8 +32,29 @@ MAX_FALLBACK = 3000
 _RESERVED = 3  # header + dedup context + possible truncation notice
 
 
+_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters as HTML entities (``&`` first, so nothing is escaped twice)."""
+    for raw, entity in _ESCAPES:
+        text = text.replace(raw, entity)
+    return text
+
+
+def escaped(text: str, limit: int) -> str:
+    """``text`` escaped and cut to ``limit`` characters without splitting an entity (cut marked)."""
+    safe = escape(text)
+    if len(safe) <= limit:
+        return safe
+    head = safe[: max(limit - len(TRUNCATION_MARK), 0)]
+    return _PARTIAL_ENTITY.sub("", head) + TRUNCATION_MARK[:limit]
+
+
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION)}}
+    # ``text`` is already escaped (and within MAX_SECTION) by ``_alert_chunks``.
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
 def _alert_chunks(notification: Notification, max_sections: int) -> tuple[list[str], int]:
@@ -41,7 +67,7 @@ def _alert_chunks(notification: Notification, max_sections: int) -> tuple[list[s
             if alert.status is AlertStatus.RESOLVED
             else SEVERITY_EMOJI[alert.severity.value]
         )
-        line = truncate(f"{icon} {alert_line(alert)}", MAX_SECTION)
+        line = f"{icon} {escaped(alert_line(alert), MAX_SECTION - len(icon) - 1)}"
         if current and len(current) + 1 + len(line) > MAX_SECTION:
             if len(chunks) + 1 >= max_sections:
                 chunks.append(current)
@@ -56,7 +82,7 @@ def _alert_chunks(notification: Notification, max_sections: int) -> tuple[list[s
 
 def build_slack_message(notification: Notification) -> dict[str, Any]:
     """Block Kit message: header, one section per chunk of alerts, a context block with the dedup key."""
-    head = truncate(title(notification), MAX_HEADER)
+    head = escaped(title(notification), MAX_HEADER)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": head}}]
     chunks, hidden = _alert_chunks(notification, MAX_BLOCKS - _RESERVED)
     blocks.extend(_section(chunk) for chunk in chunks)
@@ -73,13 +99,15 @@ def build_slack_message(notification: Notification) -> dict[str, Any]:
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": f"dedup_key: `{notification.dedup_key}` · group: {notification.group_key}",
+                    "text": escaped(
+                        f"dedup_key: `{notification.dedup_key}` · group: {notification.group_key}", MAX_SECTION
+                    ),
                 }
             ],
         }
     )
-    fallback = truncate(
-        f"{head}\n" + "\n".join(alert_line(a) for a in notification.alerts[:20]), MAX_FALLBACK
+    fallback = escaped(
+        "\n".join([title(notification), *(alert_line(a) for a in notification.alerts[:20])]), MAX_FALLBACK
     )
     return {
         "text": fallback,

@@ -2,7 +2,9 @@
 
 Headers: ``X-DataOps-Timestamp: <unix seconds>`` and ``X-DataOps-Signature: sha256=<hex>`` where
 the HMAC is computed over ``f"{timestamp}.".encode() + body`` with the signing secret. Receivers
-should reject stale timestamps and drop repeats by ``dedup_key``.
+check both with :func:`verify`, which rejects a timestamp more than ``tolerance_seconds`` (300 by
+default) away from their clock (a captured request cannot be replayed later), and drop repeats by
+``dedup_key`` (an at-least-once sender may deliver twice).
 """
 
 from __future__ import annotations
@@ -31,8 +33,33 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """Constant-time check of a signature (what a receiver does)."""
+DEFAULT_TOLERANCE_SECONDS = 300.0
+
+
+def verify(
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    tolerance_seconds: float = DEFAULT_TOLERANCE_SECONDS,
+    now: float | None = None,
+) -> bool:
+    """What a receiver does: the timestamp is an integer within ``tolerance_seconds`` of ``now``
+    (Unix seconds, default the receiver's clock) and the signature matches, compared in constant time.
+
+    A replayed request (a valid signature over an old timestamp) is rejected once the window has
+    passed; ``tolerance_seconds`` must be positive.
+    """
+    if tolerance_seconds <= 0:
+        raise ValueError("tolerance_seconds must be positive")
+    try:
+        sent = int(timestamp)
+    except (TypeError, ValueError):
+        return False
+    current = time.time() if now is None else now
+    if abs(current - sent) > tolerance_seconds:
+        return False
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 

@@ -176,7 +176,12 @@ class EmailChannel(AlertChannel):
         try:
             with self._login() as hook:
                 yield hook
-        except smtplib.SMTPNotSupportedError:
+        except smtplib.SMTPNotSupportedError as err:
+            if "STARTTLS" not in str(err):  # AUTH not offered (some servers only offer it after TLS)
+                raise AlertConfigError(
+                    f"channel {self.name!r}: the server of connection {self.conn_id!r} refused login: {err} "
+                    f"(options.tls: {self.tls_mode or 'starttls'})"
+                ) from None
             raise AlertConfigError(
                 f"channel {self.name!r}: the server of connection {self.conn_id!r} does not offer STARTTLS "
                 "(options.tls: starttls); set options.tls to ssl (implicit TLS, port 465) or none"

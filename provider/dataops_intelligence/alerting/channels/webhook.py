@@ -85,17 +85,22 @@ class GenericWebhookChannel(WebhookChannel):
         env_name = self.settings.options.get("secret_env")
         if env_name:
             secret = os.environ.get(str(env_name), "")
+            if not secret:
+                raise AlertConfigError(
+                    f"channel {self.name!r}: options.secret_env: environment variable {env_name} is not set "
+                    "(the webhook's signing secret)"
+                )
         else:
             from airflow.sdk import BaseHook
 
-            conn_id = self.settings.options.get("secret_conn_id") or self.settings.conn_id or "http_default"
-            secret = BaseHook.get_connection(str(conn_id)).password or ""
+            conn_id = str(self.settings.options.get("secret_conn_id") or self.settings.conn_id or "http_default")
+            secret = BaseHook.get_connection(conn_id).password or ""
             secret = "" if "://" in secret else secret
-        if not secret:
-            raise AlertConfigError(
-                f"channel {self.name!r}: no signing secret (set options.secret_env "
-                "or the connection password)"
-            )
+            if not secret:
+                raise AlertConfigError(
+                    f"channel {self.name!r}: no signing secret: set options.secret_env to an environment "
+                    f"variable holding it, or put it in the password of connection {conn_id!r}"
+                )
         register_secret(secret)
         return secret
 

@@ -133,6 +133,8 @@ class AlertManager:
     ) -> AlertManager:
         """Build channels from the registry (built-ins + entry points) and wire rules and policy."""
         channels = (registry or default_registry()).build(settings.channels, retry=retry, sleep=sleep)
+        for problem in channel_problems(channels):
+            log.error("alert channel misconfigured (its deliveries stay pending until fixed): %s", problem)
         return cls(
             store=store,
             channels=channels,
@@ -394,6 +396,18 @@ def _carrier(delivery: Delivery, later: Sequence[Delivery]) -> Delivery | None:
         if (other.created_at or _EPOCH) > start and mine <= set(other.fingerprints):
             return other
     return None
+
+
+def channel_problems(channels: Mapping[str, AlertChannel]) -> list[str]:
+    """Every configuration problem of the channels found without sending (connections, variables,
+    URLs); a channel whose check itself breaks reports that instead of raising."""
+    problems: list[str] = []
+    for name, channel in channels.items():
+        try:
+            problems += channel.check_config()
+        except Exception as err:
+            problems.append(f"channel {name!r}: configuration check failed: {redact(err)}")
+    return [redact(p) for p in problems]
 
 
 def blocked_deliveries(store: AlertStore) -> list[Delivery]:

@@ -119,8 +119,33 @@ def parse_settings(data: Mapping[str, Any], source: str = "<dict>") -> AlertingS
     except ValidationError as err:
         raise AlertConfigError(_fmt_error(source, err)) from None
     _check_routes(doc, source)
-    channels = tuple(ChannelSettings(n, c.type, c.conn_id, dict(c.options)) for n, c in doc.channels.items())
+    channels = tuple(
+        ChannelSettings(n, c.type, c.conn_id, dict(c.options), source=f"{source}: channels.{n}")
+        for n, c in doc.channels.items()
+    )
+    check_channel_settings(channels)
     return AlertingSettings(rules=convert_rules(doc.rules), policy=_policy(doc), channels=channels)
+
+
+def check_channel_settings(channels: Iterable[ChannelSettings]) -> None:
+    """Load-time checks: a known ``type`` and the options that type needs. One error lists them all."""
+    from dataops_intelligence.alerting.channels.registry import default_registry
+    from dataops_intelligence.alerting.errors import ChannelRegistryError
+
+    registry = default_registry()
+    problems = []
+    for channel in channels:
+        try:
+            channel_cls = registry.get(channel.type)
+        except ChannelRegistryError:
+            problems.append(
+                f"{channel.where}.type: unknown channel type {channel.type!r}; known: {', '.join(registry.types)}"
+                " (third-party types register through the entry point group dataops_intelligence.channels)"
+            )
+            continue
+        problems += [f"{channel.where}.{key}: {msg}" for key, msg in channel_cls.check_options(channel.options)]
+    if problems:
+        raise AlertConfigError("\n".join(problems))
 
 
 def load_settings(path: str | os.PathLike[str]) -> AlertingSettings:

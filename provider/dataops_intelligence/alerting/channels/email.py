@@ -68,6 +68,13 @@ def build_email(
     return msg
 
 
+def recipients_of(options: Mapping[str, Any]) -> list[str]:
+    """``options.to`` as a list (a YAML list or one comma-separated string)."""
+    raw = options.get("to") or []
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    return [str(r).strip() for r in items if str(r).strip()]
+
+
 def legacy_tls_mode(extra: Mapping[str, Any]) -> str | None:
     """The mode a connection's ``disable_ssl`` / ``disable_tls`` extras meant, None when it sets neither."""
     if "disable_ssl" not in extra and "disable_tls" not in extra:
@@ -120,21 +127,41 @@ class EmailChannel(AlertChannel):
     """SMTP email (options: ``to`` list or comma string, ``from_email`` overriding the connection's)."""
 
     type = "email"
+    options_allowed = frozenset({"to", "from_email", "subject_prefix", "tls", "timeout"})
+    default_conn_id = "smtp_default"
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+        problems = super().check_options(options)
+        if not recipients_of(options):
+            problems.append(("options.to", "at least one recipient is required for type email"))
+        tls = options.get("tls")
+        if tls is not None and tls not in TLS_MODES:
+            problems.append(("options.tls", f"expected one of {', '.join(TLS_MODES)}, not {tls!r}"))
+        return problems
 
     def _recipients(self) -> list[str]:
-        raw = self.settings.options.get("to") or []
-        items = raw.split(",") if isinstance(raw, str) else list(raw)
-        recipients = [str(r).strip() for r in items if str(r).strip()]
+        recipients = recipients_of(self.settings.options)
         if not recipients:
-            raise AlertConfigError(f"channel {self.name!r}: option 'to' is required for email")
+            raise AlertConfigError(f"{self.settings.where}.options.to: at least one recipient is required")
         return recipients
+
+    def check_config(self) -> list[str]:
+        problems = [f"{self.settings.where}.{key}: {msg}" for key, msg in self.check_options(self.settings.options)]
+        try:
+            conn = self.connection()
+        except AlertConfigError as err:
+            return [*problems, str(err)]
+        if not conn.host:
+            problems.append(f"{self.settings.where}: connection {self.conn_id!r} has no host")
+        return problems
 
     @property
     def tls_mode(self) -> str | None:
         mode = self.settings.options.get("tls")
         if mode is not None and mode not in TLS_MODES:
             raise AlertConfigError(
-                f"channel {self.name!r}: options.tls must be one of {', '.join(TLS_MODES)}, not {mode!r}"
+                f"{self.settings.where}.options.tls: expected one of {', '.join(TLS_MODES)}, not {mode!r}"
             )
         return None if mode is None else str(mode)
 
@@ -143,10 +170,6 @@ class EmailChannel(AlertChannel):
         hook = hook_cls(smtp_conn_id=self.conn_id)
         hook.tls_mode, hook.connect_timeout = self.tls_mode, self.timeout
         return hook
-
-    @property
-    def conn_id(self) -> str:
-        return self.settings.conn_id or "smtp_default"
 
     def _send_once(self, notification: Notification, recipients: list[str]) -> None:
         with self._connected() as hook:
@@ -197,7 +220,8 @@ class EmailChannel(AlertChannel):
                 err
             ):
                 raise AlertConfigError(
-                    f"channel {self.name!r}: Airflow connection {self.conn_id!r} is not defined"
+                    f"{self.settings.where}.conn_id: Airflow connection {self.conn_id!r} is not defined "
+                    f"(define it in Airflow, or as the environment variable AIRFLOW_CONN_{self.conn_id.upper()})"
                 ) from None
             raise
 
@@ -211,5 +235,5 @@ class EmailChannel(AlertChannel):
         try:
             recipients = self._recipients()
         except AlertConfigError as err:
-            return DeliveryResult(ok=False, attempts=0, error=str(err), retryable=False)
+            return DeliveryResult(ok=False, attempts=0, error=str(err), retryable=False, config_error=True)
         return self.retry.run(lambda: self._send_once(notification, recipients), self.sleep)

@@ -12,7 +12,7 @@ the markup this module writes itself stays unescaped. Cuts never split an entity
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dataops_intelligence.alerting.channels.base import Transport, WebhookChannel
 from dataops_intelligence.alerting.channels.render import (
@@ -24,6 +24,9 @@ from dataops_intelligence.alerting.channels.render import (
 from dataops_intelligence.alerting.channels.transports import SlackApiTransport, SlackWebhookTransport
 from dataops_intelligence.alerting.errors import AlertConfigError
 from dataops_intelligence.alerting.model import AlertStatus, Notification
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -126,18 +129,40 @@ class SlackWebhookChannel(WebhookChannel):
     """Slack incoming webhook (connection type ``slackwebhook``; the URL is a secret)."""
 
     type = "slack_webhook"
+    options_allowed = frozenset({"timeout"})
+    default_conn_id = "slack_default"
 
     def build_payload(self, notification: Notification) -> dict[str, Any]:
         return build_slack_message(notification)
 
     def make_transport(self) -> Transport:
-        return SlackWebhookTransport(self.settings.conn_id or "slack_default", self.timeout)
+        return SlackWebhookTransport(self.conn_id, self.timeout)
+
+    def target_url(self, conn: Any) -> str | None:
+        # SlackWebhookHook: a full URL in the password, or the token path under the host.
+        password = conn.password or ""
+        if "://" in password:
+            return str(password)
+        if not password:
+            return None
+        host = conn.host or "https://hooks.slack.com/services"
+        host = host if "://" in host else f"https://{host}"
+        return f"{host.rstrip('/')}/{password.lstrip('/')}"
 
 
 class SlackApiChannel(WebhookChannel):
     """Slack Web API ``chat.postMessage`` (connection type ``slack``; option ``channel`` required)."""
 
     type = "slack_api"
+    options_allowed = frozenset({"channel", "test_channel", "timeout"})
+    default_conn_id = "slack_api_default"
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+        problems = super().check_options(options)
+        if not options.get("channel"):
+            problems.append(("options.channel", "required for type slack_api (for example \"#dataops-alerts\")"))
+        return problems
 
     def build_payload(self, notification: Notification) -> dict[str, Any]:
         return build_slack_message(notification)
@@ -145,5 +170,14 @@ class SlackApiChannel(WebhookChannel):
     def make_transport(self) -> Transport:
         channel = self.settings.options.get("channel")
         if not channel:
-            raise AlertConfigError(f"channel {self.name!r}: option 'channel' is required for slack_api")
-        return SlackApiTransport(self.settings.conn_id or "slack_api_default", str(channel), self.timeout)
+            raise AlertConfigError(f"{self.settings.where}.options.channel: required for type slack_api")
+        return SlackApiTransport(self.conn_id, str(channel), self.timeout)
+
+    def check_config(self) -> list[str]:
+        try:
+            conn = self.connection()
+        except AlertConfigError as err:
+            return [str(err)]
+        if not conn.password:
+            return [f"{self.settings.where}: connection {self.conn_id!r} has no token (its password)"]
+        return []

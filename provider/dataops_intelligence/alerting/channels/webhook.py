@@ -73,13 +73,15 @@ class GenericWebhookChannel(WebhookChannel):
     ``secret_conn_id`` (another connection's password) or this connection's password."""
 
     type = "webhook"
+    options_allowed = frozenset({"endpoint", "test_endpoint", "timeout", "secret_env", "secret_conn_id"})
+    default_conn_id = "http_default"
 
     def build_payload(self, notification: Notification) -> dict[str, Any]:
         return build_webhook_payload(notification)
 
     def make_transport(self) -> Transport:
         endpoint = str(self.settings.options.get("endpoint", ""))
-        return HttpHookTransport(self.settings.conn_id or "http_default", endpoint, self.timeout)
+        return HttpHookTransport(self.conn_id, endpoint, self.timeout)
 
     def _secret(self) -> str:
         env_name = self.settings.options.get("secret_env")
@@ -87,18 +89,18 @@ class GenericWebhookChannel(WebhookChannel):
             secret = os.environ.get(str(env_name), "")
             if not secret:
                 raise AlertConfigError(
-                    f"channel {self.name!r}: options.secret_env: environment variable {env_name} is not set "
+                    f"{self.settings.where}.options.secret_env: environment variable {env_name} is not set "
                     "(the webhook's signing secret)"
                 )
         else:
             from airflow.sdk import BaseHook
 
-            conn_id = str(self.settings.options.get("secret_conn_id") or self.settings.conn_id or "http_default")
+            conn_id = str(self.settings.options.get("secret_conn_id") or self.conn_id)
             secret = BaseHook.get_connection(conn_id).password or ""
             secret = "" if "://" in secret else secret
             if not secret:
                 raise AlertConfigError(
-                    f"channel {self.name!r}: no signing secret: set options.secret_env to an environment "
+                    f"{self.settings.where}: no signing secret: set options.secret_env to an environment "
                     f"variable holding it, or put it in the password of connection {conn_id!r}"
                 )
         register_secret(secret)
@@ -107,6 +109,16 @@ class GenericWebhookChannel(WebhookChannel):
     def register_secrets(self) -> None:
         super().register_secrets()
         self._secret()
+
+    def check_config(self) -> list[str]:
+        problems = super().check_config()
+        try:
+            self._secret()
+        except AlertConfigError as err:
+            problems.append(str(err))
+        except Exception as err:  # the secret connection itself is missing
+            problems.append(f"{self.settings.where}: signing secret unavailable: {type(err).__name__}: {err}")
+        return problems
 
     def extra_headers(self, body: bytes) -> dict[str, str]:
         timestamp = str(int(time.time()))

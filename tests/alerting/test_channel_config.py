@@ -25,32 +25,44 @@ def rules(tmp_path: Path, channels: dict[str, Any]) -> Path:
 
 
 def config(tmp_path: Path) -> Config:
-    return Config.model_validate({"local": {"system_tables_path": str(tmp_path / "system"),
-                                            "warehouse_path": str(tmp_path / "wh")}})
+    return Config.model_validate(
+        {"local": {"system_tables_path": str(tmp_path / "system"), "warehouse_path": str(tmp_path / "wh")}}
+    )
 
 
 def test_load_names_file_and_key_for_every_problem(tmp_path: Path) -> None:
-    path = rules(tmp_path, {
-        "pager": {"type": "pagerdooty", "conn_id": "p"},
-        "mail": {"type": "email", "conn_id": "smtp_x", "options": {"tls": "maybe"}},
-        "chat": {"type": "slack_api", "options": {"chanel": "#x"}},
-    })
+    path = rules(
+        tmp_path,
+        {
+            "pager": {"type": "pagerdooty", "conn_id": "p"},
+            "mail": {"type": "email", "conn_id": "smtp_x", "options": {"tls": "maybe"}},
+            "chat": {"type": "slack_api", "options": {"chanel": "#x"}},
+        },
+    )
     with pytest.raises(AlertConfigError) as info:
         load_settings(path)
     lines = str(info.value).splitlines()
     assert any(
-        line.startswith(f"{path}: channels.pager.type: unknown channel type 'pagerdooty'; known: email, slack_api")
+        line.startswith(
+            f"{path}: channels.pager.type: unknown channel type 'pagerdooty'; known: email, slack_api"
+        )
         for line in lines
     )
     assert f"{path}: channels.mail.options.to: at least one recipient is required for type email" in lines
     assert f"{path}: channels.mail.options.tls: expected one of starttls, ssl, none, not 'maybe'" in lines
     assert any(line.startswith(f"{path}: channels.chat.options.chanel: unknown option") for line in lines)
-    assert f"{path}: channels.chat.options.channel: required for type slack_api (for example \"#dataops-alerts\")" in lines
+    assert (
+        f'{path}: channels.chat.options.channel: required for type slack_api (for example "#dataops-alerts")'
+        in lines
+    )
 
 
 def _hook_conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, port: int, **extra: Any) -> None:
-    conn_env(monkeypatch, conn_id, {"conn_type": "http", "host": "127.0.0.1", "port": port, "schema": "http",
-                                    **extra})
+    conn_env(
+        monkeypatch,
+        conn_id,
+        {"conn_type": "http", "host": "127.0.0.1", "port": port, "schema": "http", **extra},
+    )
 
 
 def test_health_check_fails_a_webhook_without_signing_secret(
@@ -58,20 +70,33 @@ def test_health_check_fails_a_webhook_without_signing_secret(
 ) -> None:
     from dataops_intelligence.health_checks import check_channels
 
-    path = rules(tmp_path, {"hook": {"type": "webhook", "conn_id": "hc13_hook",
-                                     "options": {"endpoint": "/a", "secret_env": "HC13_SECRET"}}})
+    path = rules(
+        tmp_path,
+        {
+            "hook": {
+                "type": "webhook",
+                "conn_id": "hc13_hook",
+                "options": {"endpoint": "/a", "secret_env": "HC13_SECRET"},
+            }
+        },
+    )
     _hook_conn(monkeypatch, "hc13_hook", receiver.port)
     monkeypatch.delenv("HC13_SECRET", raising=False)
     (result,) = check_channels(config(tmp_path), str(path))
     assert not result.ok
     assert result.line().startswith("[FAIL] alert_channels hook (webhook): ")
-    assert f"{path}: channels.hook.options.secret_env: environment variable HC13_SECRET is not set" in result.reason
+    assert (
+        f"{path}: channels.hook.options.secret_env: environment variable HC13_SECRET is not set"
+        in result.reason
+    )
     monkeypatch.setenv("HC13_SECRET", CANARY)
     (result,) = check_channels(config(tmp_path), str(path))
     assert result.ok, result.reason
     assert receiver.requests == []  # the dry-run sends nothing
     # no secret reference at all and a connection without a password: also a failure
-    path = rules(tmp_path, {"hook": {"type": "webhook", "conn_id": "hc13_hook", "options": {"endpoint": "/a"}}})
+    path = rules(
+        tmp_path, {"hook": {"type": "webhook", "conn_id": "hc13_hook", "options": {"endpoint": "/a"}}}
+    )
     (result,) = check_channels(config(tmp_path), str(path))
     assert not result.ok
     assert "no signing secret" in result.reason
@@ -83,19 +108,28 @@ def test_health_check_names_missing_connection_bad_url_and_unknown_type(
 ) -> None:
     from dataops_intelligence.health_checks import check_channels
 
-    path = rules(tmp_path, {
-        "teams": {"type": "teams", "conn_id": "hc13_missing"},
-        "chat": {"type": "slack_webhook", "conn_id": "hc13_badurl"},
-        "mail": {"type": "email", "conn_id": "hc13_smtp", "options": {"to": "a@example.com"}},
-    })
+    path = rules(
+        tmp_path,
+        {
+            "teams": {"type": "teams", "conn_id": "hc13_missing"},
+            "chat": {"type": "slack_webhook", "conn_id": "hc13_badurl"},
+            "mail": {"type": "email", "conn_id": "hc13_smtp", "options": {"to": "a@example.com"}},
+        },
+    )
     monkeypatch.delenv("AIRFLOW_CONN_HC13_MISSING", raising=False)
-    conn_env(monkeypatch, "hc13_badurl", {"conn_type": "slackwebhook", "password": f"htps://hooks.example.com/{CANARY}"})
+    conn_env(
+        monkeypatch,
+        "hc13_badurl",
+        {"conn_type": "slackwebhook", "password": f"htps://hooks.example.com/{CANARY}"},
+    )
     conn_env(monkeypatch, "hc13_smtp", {"conn_type": "smtp"})
     found = {r.target.split()[0]: r for r in check_channels(config(tmp_path), str(path))}
     teams, chat, mail = found["teams"], found["chat"], found["mail"]
     assert not teams.ok
-    assert (f"{path}: channels.teams.conn_id: Airflow connection 'hc13_missing' is not defined "
-            "(define it in Airflow, or as the environment variable AIRFLOW_CONN_HC13_MISSING)") in teams.reason
+    assert (
+        f"{path}: channels.teams.conn_id: Airflow connection 'hc13_missing' is not defined "
+        "(define it in Airflow, or as the environment variable AIRFLOW_CONN_HC13_MISSING)"
+    ) in teams.reason
     assert not chat.ok
     assert "the URL of connection 'hc13_badurl' is not an http(s) URL" in chat.reason
     assert CANARY not in chat.reason
@@ -122,9 +156,17 @@ def test_blocked_deliveries_fail_the_health_check_until_delivered(
 
     def cycle() -> None:
         channels = default_registry(load_plugins=False).build([settings], sleep=clock.sleep)
-        AlertManager(store=store, channels=channels, policy=PolicyConfig(group_wait=0 * clock.now.resolution),
-                     clock=clock, sleep=clock.sleep).run_cycle(
-            candidates=[AlertCandidate("r", {"job_name": "j"}, Severity.ERROR, "m", "job_failure", "1", ("hook",))])
+        AlertManager(
+            store=store,
+            channels=channels,
+            policy=PolicyConfig(group_wait=0 * clock.now.resolution),
+            clock=clock,
+            sleep=clock.sleep,
+        ).run_cycle(
+            candidates=[
+                AlertCandidate("r", {"job_name": "j"}, Severity.ERROR, "m", "job_failure", "1", ("hook",))
+            ]
+        )
 
     cycle()
     (result,) = check_blocked_deliveries([("notifier", store)])

@@ -54,7 +54,9 @@ def hook_conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, port: int) -> None:
 
 def _texts(node: Any) -> list[str]:
     if isinstance(node, dict):
-        return [t for k, v in node.items() for t in ([v] if k == "text" and isinstance(v, str) else _texts(v))]
+        return [
+            t for k, v in node.items() for t in ([v] if k == "text" and isinstance(v, str) else _texts(v))
+        ]
     if isinstance(node, list):
         return [t for item in node for t in _texts(item)]
     return []
@@ -64,7 +66,9 @@ def _texts(node: Any) -> list[str]:
 def test_slack_payload_escapes_user_strings(
     receiver: Receiver, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    conn_env(monkeypatch, "slack_esc", {"conn_type": "slackwebhook", "password": receiver.url("/services/a/b")})
+    conn_env(
+        monkeypatch, "slack_esc", {"conn_type": "slackwebhook", "password": receiver.url("/services/a/b")}
+    )
     settings = channel_settings("slack", "slack_webhook", "slack_esc")
     manager = engine(InMemoryAlertStore(), clock, settings, group_by=("job_name",))
     assert len(manager.run_cycle(candidates=[candidate(HOSTILE, "slack")]).sent) == 1
@@ -103,7 +107,9 @@ def test_outage_recovery_sends_one_message_and_repeat_counts_from_delivery(
         engine(store, clock, settings).run_cycle(candidates=[candidate()], evaluated_rules=["job_failed"])
         clock.advance(minutes=30)
     assert receiver.delivered() == []
-    report = engine(store, clock, settings).run_cycle(candidates=[candidate()], evaluated_rules=["job_failed"])
+    report = engine(store, clock, settings).run_cycle(
+        candidates=[candidate()], evaluated_rules=["job_failed"]
+    )
     assert len(receiver.delivered()) == 1  # not the stale original plus a repeat
     assert len(report.sent) == 1
     statuses = sorted(r["status"] for r in store.deliveries.values())
@@ -128,7 +134,9 @@ def test_late_delivery_moves_last_sent_to_the_delivery_time(
     store = InMemoryAlertStore()
     settings = channel_settings("hook", "webhook", "hook_late", endpoint="/alerts")
     long_repeat = {"repeat_interval": timedelta(hours=4)}
-    engine(store, clock, settings, **long_repeat).run_cycle(candidates=[candidate()], evaluated_rules=["job_failed"])
+    engine(store, clock, settings, **long_repeat).run_cycle(
+        candidates=[candidate()], evaluated_rules=["job_failed"]
+    )
     queued_at = clock.now
     receiver = Receiver(port=port).start()
     try:
@@ -149,7 +157,9 @@ def test_missing_connection_stays_pending_and_is_delivered_once_fixed(
 ) -> None:
     store = InMemoryAlertStore()
     settings = channel_settings("hook", "webhook", "hook_later", endpoint="/alerts")
-    report = engine(store, clock, settings).run_cycle(candidates=[candidate()], evaluated_rules=["job_failed"])
+    report = engine(store, clock, settings).run_cycle(
+        candidates=[candidate()], evaluated_rules=["job_failed"]
+    )
     assert len(report.failed) == 1
     (blocked,) = blocked_deliveries(store)
     assert blocked.status is DeliveryStatus.PENDING
@@ -181,8 +191,12 @@ def test_missing_signing_secret_and_bad_url_are_configuration_faults(
     clock.advance(minutes=30)
     engine(store, clock, settings).run_cycle(candidates=[candidate()])
     (request,) = receiver.delivered()
-    assert verify("now-set", request.headers["X-DataOps-Timestamp"], request.body,
-                  request.headers["X-DataOps-Signature"])
+    assert verify(
+        "now-set",
+        request.headers["X-DataOps-Timestamp"],
+        request.body,
+        request.headers["X-DataOps-Signature"],
+    )
     conn_env(monkeypatch, "teams_badurl", {"conn_type": "http", "password": "htp:/nowhere"})
     teams = channel_settings("teams", "teams", "teams_badurl")
     store2 = InMemoryAlertStore()
@@ -226,14 +240,18 @@ def _tls_context(tmp_path: Path) -> tuple[Any, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert_path, key_path)
@@ -274,13 +292,18 @@ def test_email_tls_modes_against_a_real_smtp_server(
     controller, sink, port, logins = _smtp(mode, ctx)
     try:
         # The README's connection: host, port, login, password and nothing else.
-        conn_env(monkeypatch, f"smtp_{mode}", {"conn_type": "smtp", "host": "127.0.0.1", "port": port,
-                                               "login": "alerts", "password": CANARY})
+        conn_env(
+            monkeypatch,
+            f"smtp_{mode}",
+            {"conn_type": "smtp", "host": "127.0.0.1", "port": port, "login": "alerts", "password": CANARY},
+        )
         options: dict[str, Any] = {"to": ["oncall@example.com"], "from_email": "dataops@example.com"}
         if mode != "starttls":  # starttls is the default
             options["tls"] = mode
         settings = channel_settings("email", "email", f"smtp_{mode}", **options)
-        report = engine(InMemoryAlertStore(), clock, settings).run_cycle(candidates=[candidate(channel="email")])
+        report = engine(InMemoryAlertStore(), clock, settings).run_cycle(
+            candidates=[candidate(channel="email")]
+        )
         assert len(report.sent) == 1, report
         assert len(sink.messages) == 1
         assert logins == ["alerts"]

@@ -128,6 +128,8 @@ class AlertPolicy:
                 continue
             if state.rule in evaluated:
                 state.status, state.resolved_at = AlertStatus.RESOLVED, now
+            elif state.status is AlertStatus.FIRING and state.last_sent is None:
+                continue  # never notified yet (waiting for its group): it must not expire unseen
             elif now - state.last_seen >= timeout:
                 # Event alerts (Airflow callbacks) never "clear"; they expire quietly.
                 state.status, state.resolved_at, state.resolve_notified = AlertStatus.RESOLVED, now, True
@@ -223,6 +225,30 @@ class AlertPolicy:
         if sent:
             return now - max(sent) >= self.config.group_interval
         return now - min(s.first_seen for s in due) >= self.config.group_wait
+
+    def next_due(self, open_alerts: Iterable[AlertState], now: datetime) -> datetime | None:
+        """When a group that is waiting (group_wait / group_interval) becomes ready, None if none waits.
+
+        What a flush needs to know to come back in time without another event arriving.
+        """
+        groups: dict[str, list[AlertState]] = defaultdict(list)
+        for state in open_alerts:
+            groups[state.group_key].append(state)
+        times = []
+        for members in groups.values():
+            due = [
+                s
+                for s in members
+                if (s.status is AlertStatus.FIRING and s.last_sent is None) or self._due_resolved(s)
+            ]
+            if not due or self._group_ready(members, due, now):
+                continue
+            sent = [s.last_sent for s in members if s.last_sent is not None]
+            if sent:
+                times.append(max(sent) + self.config.group_interval)
+            else:
+                times.append(min(s.first_seen for s in due) + self.config.group_wait)
+        return min(times, default=None)
 
     def _group(self, states: dict[str, AlertState], now: datetime) -> list[Notification]:
         groups: dict[str, list[AlertState]] = defaultdict(list)

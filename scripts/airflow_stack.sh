@@ -66,6 +66,14 @@ local:
 schedules:
   retries: 1
   retry_delay_seconds: 10
+alerting:
+  # Nothing leaves the machine: every alert is one JSON line in this file (tail -f it).
+  route_all_to: local
+  channels:
+    local:
+      type: file
+      options:
+        path: $HOME_DIR/dataops/alerts/notifications.jsonl
 EOF
   fi
   if [[ "${DATAOPS_STACK_DEMO:-1}" == "1" && ! -f "$HOME_DIR/dataops/system_tables/_simulator.json" ]]; then
@@ -119,6 +127,7 @@ cat <<EOF
              (stored in $PASSWORDS)
   DAGs:      dataops_monitoring, dataops_health_check, dataops_maintenance (unpause them in the UI)
   Config:    $DATAOPS_CONFIG
+  Alerts:    $HOME_DIR/dataops/alerts/notifications.jsonl (alerting.route_all_to: local in the config)
   Logs:      $HOME_DIR/logs
   Stop:      Ctrl-C
 

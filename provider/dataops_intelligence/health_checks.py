@@ -140,7 +140,7 @@ def check_channels(config: Config, rules_path: str | None = None) -> list[CheckR
     sent), then a test message to its test destination, else a dry-run.
 
     A channel's test destination is ``options.test_endpoint`` (webhook, Teams) or
-    ``options.test_channel`` (Slack Web API; the deployment config's ``slack.test_channel``). The
+    ``options.test_channel`` (Slack Web API); a file channel gets its test line. The
     dry-run resolves the connection and opens a TCP connection to its host and port, sending nothing.
     A configuration that does not load (unknown type, missing option) is one failed check naming the
     file and key.
@@ -156,7 +156,6 @@ def check_channels(config: Config, rules_path: str | None = None) -> list[CheckR
         return [CheckResult("alert_channels", "configuration", False, str(exc))]
     if settings is None:
         return [CheckResult("alert_channels", "*", True, "alerting disabled: nothing to check")]
-    slack = config.alerting.channels.slack
     results = []
     for channel in settings.channels:
         problems = _config_problems(channel)
@@ -164,7 +163,7 @@ def check_channels(config: Config, rules_path: str | None = None) -> list[CheckR
             results.append(CheckResult("alert_channels", f"{channel.name} ({channel.type})", False,
                                        "; ".join(problems)))
             continue
-        test_target = _test_destination(channel, slack.test_channel if slack is not None else None)
+        test_target = _test_destination(channel)
         if test_target is not None:
             results.append(_send_test(channel, test_target))
         else:
@@ -203,11 +202,13 @@ def check_blocked_deliveries(stores: Iterable[tuple[str, AlertStore]]) -> list[C
     return results
 
 
-def _test_destination(channel: ChannelSettings, slack_test_channel: str | None) -> dict[str, Any] | None:
+def _test_destination(channel: ChannelSettings) -> dict[str, Any] | None:
     options = dict(channel.options)
     if channel.type in ("webhook", "teams") and options.get("test_endpoint"):
         return {**options, "endpoint": options["test_endpoint"]}
-    test_channel = options.get("test_channel") or (slack_test_channel if channel.type == "slack_api" else None)
+    if channel.type == "file":
+        return options  # writing the test line is the check
+    test_channel = options.get("test_channel")
     if channel.type == "slack_api" and test_channel:
         return {**options, "channel": test_channel}
     return None

@@ -38,6 +38,7 @@ from dataops_intelligence.alerting.redact import redact
 
 if TYPE_CHECKING:
     from dataops_intelligence.alerting.engine import AlertManager
+    from dataops_intelligence.alerting.rules_loader import AlertingSettings
 
 EVENTS: Mapping[str, tuple[str, str]] = {
     # event → (rule name, default severity)
@@ -189,6 +190,8 @@ class DataOpsNotifier(BaseNotifier):
         )
         rule, default_severity = EVENTS[self.event]
         routes = self.channels if self.channels is not None else tuple(manager.channels)
+        if manager.route_all_to is not None:
+            routes = (manager.route_all_to,)
         labels = event_labels(self.event, context)
         candidate = AlertCandidate(
             rule=rule,
@@ -231,17 +234,39 @@ def notifier_manager(
     from dataops_intelligence.alerting.rules_loader import load_settings
     from dataops_intelligence.alerting.store import SqliteAlertStore
 
-    settings = load_settings(rules_path)
+    settings, target = with_deployment_config(load_settings(rules_path))
     policy = replace(
         settings.policy, group_wait=timedelta(seconds=group_wait_seconds), group_by=tuple(group_by)
     )
     settings = replace(settings, policy=policy, rules=())
     retry = RetryPolicy(max_attempts=1) if request_timeout is not None else None
     manager = AlertManager.from_settings(settings, SqliteAlertStore(state_path), retry=retry)
+    manager.route_all_to = target
     if request_timeout is not None:
         for channel in manager.channels.values():
             channel.timeout = min(channel.timeout, request_timeout)
     return manager
+
+
+def with_deployment_config(settings: AlertingSettings) -> tuple[AlertingSettings, str | None]:
+    """The rules file merged with the deployment config's ``alerting`` section (channels, switch,
+    ``route_all_to``), as the monitoring cycle merges them; the rules file alone when no deployment
+    config can be loaded here."""
+    from dataops_intelligence.alerting.seed_config import merge_seed_config
+    from dataops_intelligence.operators.alerts import muted
+    from dataops_intelligence.settings import config_path, environment
+    from dataops_jobs.config import load_config
+    from dataops_jobs.errors import ConfigError
+
+    try:
+        config = load_config(config_path(None), env=environment(None))
+    except (ConfigError, OSError) as err:
+        log.debug("no deployment config for Airflow-event alerts (%s): the rules file alone", redact(err))
+        return settings, None
+    merged = merge_seed_config(settings, config.alerting)
+    if merged is None:
+        return muted(settings), None
+    return merged, config.alerting.route_all_to or None
 
 
 def seconds_until_work(manager: AlertManager) -> float | None:

@@ -44,7 +44,7 @@ def test_load_names_file_and_key_for_every_problem(tmp_path: Path) -> None:
     lines = str(info.value).splitlines()
     assert any(
         line.startswith(
-            f"{path}: channels.pager.type: unknown channel type 'pagerdooty'; known: email, slack_api"
+            f"{path}: channels.pager.type: unknown channel type 'pagerdooty'; known: email, file, slack_api"
         )
         for line in lines
     )
@@ -180,3 +180,39 @@ def test_blocked_deliveries_fail_the_health_check_until_delivered(
     (result,) = check_blocked_deliveries([("notifier", store)])
     assert result.ok
     assert json.loads(receiver.delivered()[0].body)["alerts"][0]["rule"] == "r"
+
+
+def test_out_of_the_box_alerts_land_in_a_local_file_and_the_health_check_is_green(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `dataops demo` / `make airflow` do: route_all_to: local, no connection defined anywhere."""
+    from dataops_intelligence.alerting.engine import AlertManager
+    from dataops_intelligence.alerting.model import AlertCandidate, Severity
+    from dataops_intelligence.alerting.rules_loader import load_settings as load_rules
+    from dataops_intelligence.alerting.seed_config import merge_seed_config
+    from dataops_intelligence.alerting.store import InMemoryAlertStore
+    from dataops_intelligence.health_checks import check_channels
+    from dataops_intelligence.notifiers import default_rules_path
+    from dataops_jobs.config import load_config
+
+    monkeypatch.setenv("DATAOPS_HOME", str(tmp_path))
+    monkeypatch.setenv("DATAOPS_ROUTE_ALERTS_TO", "local")
+    project = default_rules_path().parents[0] / "base.yaml"
+    cfg = load_config(project, env="dev")
+    assert cfg.alerting.route_all_to == "local"
+    results = check_channels(cfg)
+    assert [r.ok for r in results] == [True], [r.line() for r in results]
+    settings = merge_seed_config(load_rules(default_rules_path()), cfg.alerting)
+    assert settings is not None
+    manager = AlertManager.from_settings(settings, InMemoryAlertStore(), clock=clock, sleep=clock.sleep)
+    rule = next(r for r in settings.rules if r.name == "job_failed")
+    manager.run_cycle(candidates=[AlertCandidate(rule.name, {"job_name": "etl_<x>", "workspace_id": "1"},
+                                                 Severity.ERROR, "failed", "job_failure", "7", rule.routes)])
+    clock.advance(60)
+    report = manager.run_cycle(candidates=[AlertCandidate(rule.name, {"job_name": "etl_<x>", "workspace_id": "1"},
+                                                          Severity.ERROR, "failed", "job_failure", "7", rule.routes)])
+    lines = (tmp_path / "alerts" / "notifications.jsonl").read_text().splitlines()
+    docs = [json.loads(line) for line in lines]
+    assert [d["alerts"][0]["rule"] for d in docs] == ["health_check", "job_failed"]  # test line, then the alert
+    assert docs[1]["lines"] == ["[ERROR] etl_<x>: failed"]
+    assert report.failed == []

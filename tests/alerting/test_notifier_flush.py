@@ -54,7 +54,7 @@ def context(dag: str, task: str) -> dict[str, Any]:
     return {"ti": ti, "task_instance": ti, "exception": ValueError("boom")}
 
 
-def _wait_for(receiver: Receiver, count: int, seconds: float = 90.0) -> None:
+def _wait_for(receiver: Receiver, count: int, seconds: float = 20.0) -> None:
     deadline = time.monotonic() + seconds
     while len(receiver.delivered()) < count and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -98,6 +98,9 @@ class RedeliveryPolicy:
 class AlertManager:
     """The alert engine: evaluate → decide → outbox → send → record."""
 
+    #: Set when the deployment config's ``alerting.route_all_to`` sends every route to one channel.
+    route_all_to: str | None = None
+
     def __init__(
         self,
         *,

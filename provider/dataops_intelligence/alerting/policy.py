@@ -227,7 +227,7 @@ class AlertPolicy:
         return now - min(s.first_seen for s in due) >= self.config.group_wait
 
     def next_due(self, open_alerts: Iterable[AlertState], now: datetime) -> datetime | None:
-        """When a group that is waiting (group_wait / group_interval) becomes ready, None if none waits.
+        """When a group with unsent alerts becomes ready (``now`` if it is), None if none has any.
 
         What a flush needs to know to come back in time without another event arriving.
         """
@@ -241,7 +241,10 @@ class AlertPolicy:
                 for s in members
                 if (s.status is AlertStatus.FIRING and s.last_sent is None) or self._due_resolved(s)
             ]
-            if not due or self._group_ready(members, due, now):
+            if not due:
+                continue
+            if self._group_ready(members, due, now):
+                times.append(now)  # due now (a sibling that just expired may have held it back)
                 continue
             sent = [s.last_sent for s in members if s.last_sent is not None]
             if sent:

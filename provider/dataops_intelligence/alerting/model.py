@@ -6,7 +6,6 @@ any store (memory, SQLite, Delta) can persist it without knowing these classes.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +28,7 @@ class Severity(str, Enum):
 
     @property
     def rank(self) -> int:
-        return _SEVERITY_ORDER.index(self)
+        return _RANK[self]
 
     def raised(self, steps: int = 1) -> Severity:
         """The severity ``steps`` levels higher, capped at critical."""
@@ -37,6 +36,7 @@ class Severity(str, Enum):
 
 
 _SEVERITY_ORDER = (Severity.INFO, Severity.WARNING, Severity.ERROR, Severity.CRITICAL)
+_RANK = {severity: i for i, severity in enumerate(_SEVERITY_ORDER)}
 
 
 class AlertStatus(str, Enum):
@@ -174,7 +174,10 @@ class AlertState:
         }
 
     def copy(self) -> AlertState:
-        clone = copy.copy(self)  # dataclasses.replace re-runs __init__: 10x slower on 100k alerts
+        # dataclasses.replace re-runs __init__ and copy.copy goes through __reduce_ex__: a plain
+        # __dict__ copy is several times faster on 100k alerts.
+        clone = object.__new__(AlertState)
+        clone.__dict__.update(self.__dict__)
         clone.labels = dict(self.labels)
         return clone
 

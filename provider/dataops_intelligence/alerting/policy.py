@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from dataops_intelligence.alerting.matchers import matches_all
 from dataops_intelligence.alerting.model import (
+    _RANK,
     AlertCandidate,
     AlertSnapshot,
     AlertState,
@@ -73,9 +74,9 @@ class AlertPolicy:
         before = {fp: (s.status, s.last_sent, s.resolve_notified) for fp, s in states.items()}
         seen = self._observe(states, candidates, now)
         self._resolve(states, seen, frozenset(evaluated_rules), now)
-        self._mute(states, now)
-        self._escalate(states, now)
-        notifications = self._limit(self._group(states, now), now)
+        labels_of = self._mute(states, now)
+        self._escalate(states, now, labels_of)
+        notifications = self._limit(self._group(states, now, labels_of), now)
         touched = list(states.values())
         changed = [
             s for s in touched if before.get(s.fingerprint) != (s.status, s.last_sent, s.resolve_notified)
@@ -135,9 +136,14 @@ class AlertPolicy:
                 state.status, state.resolved_at, state.resolve_notified = AlertStatus.RESOLVED, now, True
 
     # -- silences, maintenance windows, inhibition --------------------------------------------
-    def _mute(self, states: dict[str, AlertState], now: datetime) -> None:
+    def _mute(self, states: dict[str, AlertState], now: datetime) -> dict[str, dict[str, str]]:
+        """Silences, windows and inhibition; returns the match labels of the open alerts (computed once)."""
         active = [s for s in states.values() if s.is_open]
         labels_of = {s.fingerprint: s.match_labels() for s in active}
+        if not (self.config.silences or self.config.maintenance_windows or self.config.inhibit_rules):
+            for state in active:
+                state.status, state.muted_by = AlertStatus.FIRING, None
+            return labels_of
         index = self._inhibition_index(active, labels_of)
         for state in active:
             labels = labels_of[state.fingerprint]
@@ -148,6 +154,7 @@ class AlertPolicy:
             reason = self._inhibited_by(state, labels, index)
             state.status = AlertStatus.INHIBITED if reason else AlertStatus.FIRING
             state.muted_by = reason
+        return labels_of
 
     def _silenced_by(self, labels: Mapping[str, str], now: datetime) -> str | None:
         for silence in self.config.silences:
@@ -185,11 +192,15 @@ class AlertPolicy:
         return None
 
     # -- escalation ----------------------------------------------------------------------------
-    def _escalate(self, states: dict[str, AlertState], now: datetime) -> None:
+    def _escalate(
+        self, states: dict[str, AlertState], now: datetime, labels_of: Mapping[str, dict[str, str]]
+    ) -> None:
+        if not self.config.escalations:
+            return
         for state in states.values():
             if state.status is not AlertStatus.FIRING:
                 continue
-            labels = state.match_labels()
+            labels = labels_of.get(state.fingerprint) or state.match_labels()
             level, severity, channels = 0, state.base_severity or state.severity, list(state.channels)
             for rule in self.config.escalations:
                 if now - state.first_seen < rule.after or not matches_all(rule.matchers, labels):
@@ -253,7 +264,9 @@ class AlertPolicy:
                 times.append(min(s.first_seen for s in due) + self.config.group_wait)
         return min(times, default=None)
 
-    def _group(self, states: dict[str, AlertState], now: datetime) -> list[Notification]:
+    def _group(
+        self, states: dict[str, AlertState], now: datetime, labels_of: Mapping[str, dict[str, str]]
+    ) -> list[Notification]:
         groups: dict[str, list[AlertState]] = defaultdict(list)
         for state in states.values():
             groups[state.group_key].append(state)
@@ -262,10 +275,16 @@ class AlertPolicy:
             members = groups[key]
             due = [s for s in members if self._due_firing(s, now) or self._due_resolved(s)]
             if due and self._group_ready(members, due, now):
-                notifications.extend(self._notify_group(key, due, now))
+                notifications.extend(self._notify_group(key, due, now, labels_of))
         return notifications
 
-    def _notify_group(self, key: str, due: list[AlertState], now: datetime) -> list[Notification]:
+    def _notify_group(
+        self, key: str, due: list[AlertState], now: datetime, labels_of: Mapping[str, dict[str, str]]
+    ) -> list[Notification]:
+        # One ordering and one snapshot per alert, shared by every channel's notification.
+        due = sorted(due, key=lambda s: (-_RANK[s.severity], s.labels.get("job_name", ""), s.fingerprint))
+        snaps = {s.fingerprint: AlertSnapshot.of(s) for s in due}
+        common = self._common_labels([labels_of.get(s.fingerprint) or s.match_labels() for s in due])
         by_channel: dict[str, list[AlertState]] = defaultdict(list)
         sent_to: dict[str, list[str]] = defaultdict(list)
         for state in due:
@@ -274,7 +293,9 @@ class AlertPolicy:
                 if firing or self.config.channel(channel, self._channel_types.get(channel)).send_resolved:
                     by_channel[channel].append(state)
                     sent_to[state.fingerprint].append(channel)
-        out = [self._notification(channel, key, members, now) for channel, members in by_channel.items()]
+        out = [
+            self._notification(channel, key, members, now, snaps, common) for channel, members in by_channel.items()
+        ]
         for state in due:
             self._mark_notified(state, now, sent_to[state.fingerprint])
         return out
@@ -287,14 +308,21 @@ class AlertPolicy:
         state.last_sent, state.sent_count, state.notified_severity = now, state.sent_count + 1, state.severity
         state.channels_sent = tuple(dict.fromkeys((*state.channels_sent, *channels)))
 
-    def _notification(self, channel: str, key: str, members: list[AlertState], now: datetime) -> Notification:
-        members = sorted(
-            members, key=lambda s: (-s.severity.rank, s.labels.get("job_name", ""), s.fingerprint)
-        )
+    @staticmethod
+    def _notification(
+        channel: str,
+        key: str,
+        members: list[AlertState],
+        now: datetime,
+        snapshots: Mapping[str, AlertSnapshot],
+        group_common: dict[str, str],
+    ) -> Notification:
         firing = any(s.status is AlertStatus.FIRING for s in members)
-        snaps = tuple(AlertSnapshot.of(s) for s in members)
-        ident = ";".join(f"{s.fingerprint}:{s.status.value}" for s in members)
-        common = self._common_labels(members)
+        snaps = tuple(snapshots[s.fingerprint] for s in members)
+        ident = ";".join([s.fingerprint + ":" + s.status.value for s in members])
+        common = group_common if len(members) == len(snapshots) else AlertPolicy._common_labels(
+            [s.match_labels() for s in members]
+        )
         return Notification(
             dedup_key=_digest(channel, key, now.isoformat(), ident),
             channel=channel,
@@ -307,9 +335,15 @@ class AlertPolicy:
         )
 
     @staticmethod
-    def _common_labels(members: list[AlertState]) -> dict[str, str]:
-        first, *rest = [m.match_labels() for m in members]
-        return {k: v for k, v in first.items() if all(other.get(k) == v for other in rest)}
+    def _common_labels(labels: list[dict[str, str]]) -> dict[str, str]:
+        first, *rest = labels
+        common = dict(first)
+        for other in rest:
+            for k in [k for k, v in common.items() if other.get(k) != v]:
+                del common[k]
+            if not common:
+                break
+        return common
 
     # -- per-channel cap and pacing ------------------------------------------------------------
     def _limit(self, notifications: list[Notification], now: datetime) -> list[Notification]:

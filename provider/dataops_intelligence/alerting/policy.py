@@ -8,8 +8,10 @@ escalation → grouping (group_wait / group_interval) → repeat interval → pe
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -27,7 +29,7 @@ from dataops_intelligence.alerting.model import (
 from dataops_intelligence.alerting.policy_config import InhibitRule, PolicyConfig
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Mapping
+    from collections.abc import Collection, Iterable, Iterator, Mapping
 
 _InhibitIndex = list[tuple[InhibitRule, dict[tuple[str, ...], set[str]]]]
 
@@ -55,6 +57,22 @@ def needs_tracking(state: AlertState) -> bool:
     return state.is_open or (state.last_sent is not None and not state.resolve_notified)
 
 
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while one decision builds its (acyclic) objects.
+
+    A 100k-alert decision allocates a few hundred thousand dicts and dataclasses; the collector's
+    generation scans over them took a third of the time. Reference counting still frees everything.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class AlertPolicy:
     """Alertmanager-style fatigue policy over fingerprinted alert candidates (pure, clock injected)."""
 
@@ -70,6 +88,16 @@ class AlertPolicy:
         evaluated_rules: Collection[str] = (),
     ) -> PolicyDecision:
         """Run one cycle. ``evaluated_rules`` names the rules whose absent alerts have cleared."""
+        with _no_cyclic_gc():
+            return self._decide(candidates, open_alerts, now, evaluated_rules)
+
+    def _decide(
+        self,
+        candidates: Iterable[AlertCandidate],
+        open_alerts: Iterable[AlertState],
+        now: datetime,
+        evaluated_rules: Collection[str],
+    ) -> PolicyDecision:
         states = {s.fingerprint: s.copy() for s in open_alerts}
         before = {fp: (s.status, s.last_sent, s.resolve_notified) for fp, s in states.items()}
         seen = self._observe(states, candidates, now)
@@ -92,7 +120,7 @@ class AlertPolicy:
             fp = cand.fingerprint
             current = states.get(fp)
             base = current.base_severity if current is not None else None
-            if fp in seen and base is not None and base.rank >= cand.severity.rank:
+            if fp in seen and base is not None and _RANK[base] >= _RANK[cand.severity]:
                 continue  # a duplicate in one cycle: keep the worst
             seen.add(fp)
             if current is None or current.status is AlertStatus.RESOLVED:
@@ -185,32 +213,39 @@ class AlertPolicy:
                 continue
             if matches_all(rule.source_matchers, labels):
                 continue  # no self-inhibition: an alert on both sides is never muted by its peers
-            fps = sources.get(tuple(labels.get(k, "") for k in rule.equal), set())
+            fps = sources.get(tuple([labels.get(k, "") for k in rule.equal]))
+            if not fps or (len(fps) == 1 and state.fingerprint in fps):
+                continue
             others = sorted(fps - {state.fingerprint})
-            if others:
-                return f"inhibited:{others[0][:16]}"
+            return f"inhibited:{others[0][:16]}"
         return None
 
     # -- escalation ----------------------------------------------------------------------------
     def _escalate(
         self, states: dict[str, AlertState], now: datetime, labels_of: Mapping[str, dict[str, str]]
     ) -> None:
-        if not self.config.escalations:
+        rules = self.config.escalations
+        if not rules:
             return
         for state in states.values():
             if state.status is not AlertStatus.FIRING:
                 continue
+            age = now - state.first_seen
+            applicable = [r for r in rules if age >= r.after]
+            if not applicable:
+                continue  # nothing to raise or add: the state stays as it is
             labels = labels_of.get(state.fingerprint) or state.match_labels()
             level, severity, channels = 0, state.base_severity or state.severity, list(state.channels)
-            for rule in self.config.escalations:
-                if now - state.first_seen < rule.after or not matches_all(rule.matchers, labels):
+            for rule in applicable:
+                if rule.matchers and not matches_all(rule.matchers, labels):
                     continue
                 level += 1
-                if rule.raise_to is not None and rule.raise_to.rank > severity.rank:
+                if rule.raise_to is not None and _RANK[rule.raise_to] > _RANK[severity]:
                     severity = rule.raise_to
                 channels.extend(c for c in rule.add_channels if c not in channels)
             state.escalation_level = max(state.escalation_level, level)
-            state.severity = severity if severity.rank > state.severity.rank else state.severity
+            if _RANK[severity] > _RANK[state.severity]:
+                state.severity = severity
             state.channels = tuple(channels)
 
     # -- grouping and repeat interval ----------------------------------------------------------
@@ -219,7 +254,7 @@ class AlertPolicy:
             return False
         if state.last_sent is None:
             return True
-        if state.notified_severity is None or state.severity.rank > state.notified_severity.rank:
+        if state.notified_severity is None or _RANK[state.severity] > _RANK[state.notified_severity]:
             return True  # worsened since the last message: tell people now
         return state.last_seen == now and now - state.last_sent >= self.config.repeat_interval
 
@@ -353,7 +388,7 @@ class AlertPolicy:
         out: list[Notification] = []
         for channel, items in by_channel.items():
             policy = self.config.channel(channel, self._channel_types.get(channel))
-            items.sort(key=lambda n: (-n.severity.rank, n.group_key))
+            items.sort(key=lambda n: (-_RANK[n.severity], n.group_key))
             cap = max(policy.max_per_cycle, 1)
             if len(items) > cap:
                 items = [*items[: cap - 1], self._summary(channel, items[cap - 1 :], now)]

@@ -81,7 +81,9 @@ def fingerprint(rule: str, labels: Mapping[str, str]) -> str:
     Fields are joined with ASCII unit/record separators, which never occur in label text, so the
     encoding is unambiguous (and three times faster than JSON on the 100k-alert benchmark).
     """
-    parts = [rule, *(f"{k}\x1f{v}" for k, v in sorted((str(k), str(v)) for k, v in labels.items()))]
+    items = sorted([(str(k), str(v)) for k, v in labels.items()])
+    parts = [rule]
+    parts += [k + "\x1f" + v for k, v in items]  # list comprehensions: faster than generators here
     return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()
 
 

@@ -1,7 +1,9 @@
 """Alerting benchmark: policy decisions per second and dispatch latency to loopback receivers.
 
-Run: ``.venv/bin/python benchmarks/alerting_benchmark.py [--candidates 100000] [--sends 50]``.
-Prints figures; asserts nothing (timings depend on the machine).
+Run: ``.venv/bin/python benchmarks/alerting_benchmark.py [--candidates 100000] [--sends 200]``.
+Prints the policy's candidate decisions per second in four phases (goal: >= 50,000/s) and the
+dispatch latency p50/p99 of every channel type to loopback receivers (goal: p99 < 100 ms).
+Prints figures; asserts nothing (timings depend on the machine and its load).
 """
 
 from __future__ import annotations
@@ -144,7 +146,7 @@ def _connections(http_port: int, smtp_port: int) -> list[ChannelSettings]:
             "conn_type": "smtp",
             "host": "127.0.0.1",
             "port": smtp_port,
-            "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "b@example.com"},
+            "extra": {"from_email": "b@example.com"},
         },
     }
     for name, conn in conns.items():
@@ -154,7 +156,8 @@ def _connections(http_port: int, smtp_port: int) -> list[ChannelSettings]:
         ChannelSettings("slack_api", "slack_api", "b_slack_api", {"channel": "#b"}),
         ChannelSettings("teams", "teams", "b_teams"),
         ChannelSettings("webhook", "webhook", "b_hook"),
-        ChannelSettings("email", "email", "b_smtp", {"to": "oncall@example.com"}),
+        ChannelSettings("email", "email", "b_smtp", {"to": "oncall@example.com", "tls": "none"}),
+        ChannelSettings("file", "file", None, {"path": os.path.join(tempfile.mkdtemp(), "alerts.jsonl")}),
     ]
 
 
@@ -176,10 +179,11 @@ def bench_dispatch(sends: int) -> None:
             channel.send(notification)
             timings.append((time.perf_counter() - start) * 1000)
         timings.sort()
-        p95 = timings[int(len(timings) * 0.95) - 1]
+        p99 = timings[max(int(len(timings) * 0.99) - 1, 0)]
         print(
             f"dispatch {name:14s} 40-alert group: first {cold_ms:7.1f} ms (connection lookup), "
-            f"then p50 {statistics.median(timings):6.2f} ms, p95 {p95:6.2f} ms over {sends} sends"
+            f"then p50 {statistics.median(timings):6.2f} ms, p99 {p99:6.2f} ms, max {timings[-1]:6.2f} ms "
+            f"over {sends} sends"
         )
     smtp.stop()
 
@@ -187,8 +191,9 @@ def bench_dispatch(sends: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--candidates", type=int, default=100_000)
-    parser.add_argument("--sends", type=int, default=50)
+    parser.add_argument("--sends", type=int, default=200)
     args = parser.parse_args()
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     bench_policy(args.candidates)
     start = time.perf_counter()
     import airflow  # noqa: F401  (one-time import cost, reported separately)

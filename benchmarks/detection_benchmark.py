@@ -183,7 +183,7 @@ def _cycles(seed: int, root: Path, args: argparse.Namespace) -> Path:
             out = _call([str(DATAOPS), "simulate", *cfg, "--append-day"], "dataops simulate --append-day")
             print(*(f"    | {line}" for line in out.splitlines() if "done:" in line), sep="\n")
         end = args.end + timedelta(days=n)
-        out = _call([str(DATAOPS), "run", *cfg, "--interval-end", end.isoformat()],
+        out = _call([str(DATAOPS), "run", *cfg, "--no-alerts", "--interval-end", end.isoformat()],
                     f"dataops run --interval-end {end.isoformat()} (cycle {n + 1})")
         _show_cycle(out, n + 1)
     return config

@@ -78,11 +78,14 @@ local:
 schedules:
   retries: 1
   retry_delay_seconds: 10
-# The shipped rules route to Slack, email, Teams and a webhook, whose Airflow connections a demo does
-# not have: alerts are evaluated and recorded in alert_history, never sent, and the health check has
-# no channel to fail on. Set true once the connections exist (README, "Alerting").
 alerting:
-  enabled: false
+  # Nothing leaves the machine: every alert is one JSON line in this file (tail -f it).
+  route_all_to: local
+  channels:
+    local:
+      type: file
+      options:
+        path: $HOME_DIR/dataops/alerts/notifications.jsonl
 EOF
   fi
   if [[ "${DATAOPS_STACK_DEMO:-1}" == "1" && ! -f "$HOME_DIR/dataops/system_tables/_simulator.json" ]]; then
@@ -179,6 +182,7 @@ cat <<EOF
              (stored in $PASSWORDS)
   DAGs:      $DAGS
   Config:    $DATAOPS_CONFIG
+  Alerts:    $HOME_DIR/dataops/alerts/notifications.jsonl (alerting.route_all_to: local in the config)
   Logs:      $HOME_DIR/logs
   Stop:      Ctrl-C
 

@@ -27,6 +27,9 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+# Airflow-event callbacks in tests never leave a detached flush process behind; the tests of the
+# deferred flush switch it on explicitly (DataOpsNotifier(deferred_flush=True)) and stop it.
+os.environ["DATAOPS_DEFERRED_FLUSH"] = "0"
 
 
 @pytest.fixture(scope="session")

@@ -68,7 +68,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """One monitoring cycle outside Airflow (cron, a Databricks job, a shell)."""
+    """One monitoring cycle outside Airflow (cron, a Databricks job, a shell): collect, analyse, alert."""
     from dataops_jobs.collectors import Interval
     from dataops_jobs.cycle import DataOpsOrchestrator, utc_naive
 
@@ -77,8 +77,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     say("starting local Spark ...")
     orchestrator = DataOpsOrchestrator(_spark(config), config, progress=say)
     summary = orchestrator.run_cycle(Interval(utc_naive(end), utc_naive(end)))
-    print_summary(summary.to_dict(), orchestrator.overview())
+    cycle = summary.to_dict()
+    if not args.no_alerts:
+        cycle["alerts"] = run_alert_stage(args, config, end)
+    print_summary(cycle, orchestrator.overview())
     return EXIT_OK
+
+
+def run_alert_stage(args: argparse.Namespace, config: Any, end: datetime) -> dict[str, Any]:
+    """The alert cycle of the DAG's last task (``AlertCycleOperator.run_interval``) on the local tables.
+
+    The interval is the monitoring schedule's length before ``end``; events since the last alert
+    cycle are covered by the alert watermark whatever that length, as in the DAG.
+    """
+    from datetime import timedelta
+
+    from dataops_intelligence.operators.alerts import AlertCycleOperator
+
+    end = end if end.tzinfo else end.replace(tzinfo=timezone.utc)
+    say("evaluating alert rules and sending notifications ...")
+    operator = AlertCycleOperator(
+        task_id="evaluate_and_send_alerts",
+        config_path=str(args.config) if args.config else None,
+        environment=args.env,
+        rules_path=str(args.rules) if args.rules else None,
+        compute_target="local",
+    )
+    result = operator.run_interval(config, end - timedelta(minutes=30), end.astimezone(timezone.utc))
+    say(f"alerts: {result['candidates']} candidates, {result['notifications']} notifications, "
+        f"{result['sent']} sent, {result['failed']} failed, {result['deferred']} deferred")
+    return result
 
 
 def print_summary(cycle: dict[str, Any], overview: dict[str, Any]) -> None:
@@ -104,6 +132,10 @@ def print_summary(cycle: dict[str, Any], overview: dict[str, Any]) -> None:
             out.write(f"  {stage:<16} {res.get('stats_rows', 0)} run summaries merged, {what}{took}\n")
             continue
         out.write(f"  {stage:<16} read {reads} {mode}{took}\n")
+    alerts = cycle.get("alerts")
+    if alerts:
+        out.write(f"  {'alerts':<16} {alerts['candidates']} candidates, {alerts['notifications']} notifications, "
+                  f"{alerts['sent']} sent, {alerts['failed']} failed (alert_history)\n")
     out.write(f"jobs seen           : {overview.get('jobs', 0)}\n")
     out.write(f"runs collected      : {overview.get('runs', 0)} ({overview.get('running', 0)} in flight)\n")
     out.write(f"failed runs         : {overview.get('failed', 0)}\n")
@@ -200,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="end of the data interval (ISO 8601, UTC; default now)",
     )
+    run.add_argument("--rules", type=Path, default=None,
+                     help="alert rules file (default: $DATAOPS_ALERTING_RULES or config/alerting_rules.yaml)")
+    run.add_argument("--no-alerts", action="store_true", help="collect and analyse only (no alert stage)")
     run.set_defaults(func=cmd_run)
     demo = sub.add_parser("demo", help="simulate a workspace and run the monitoring DAG end to end")
     _config_args(demo)

@@ -83,6 +83,9 @@ def run_demo(args: Any, say: Say) -> int:
     if args.reset:
         shutil.rmtree(airflow_home, ignore_errors=True)
     prepare_airflow_env(airflow_home)
+    # Alerts go to the local file channel (config/base.yaml: alerting.route_all_to), not to Slack.
+    os.environ.setdefault("DATAOPS_ROUTE_ALERTS_TO", "local")
+    os.environ.setdefault("DATAOPS_ALERT_STATE_PATH", str(airflow_home / "dataops" / "alert_state.sqlite"))
     config = _load(args)
     if args.reset:
         for p in (config.local.system_tables_path, config.local.warehouse_path):
@@ -93,8 +96,19 @@ def run_demo(args: Any, say: Say) -> int:
         say(f"the DAG run ended {state}: see the task logs above")
         return EXIT_DAG
     print_summary(cycle_figures(config, end), overview(config))
+    say_alerts(config, say)
     say("run `make demo` again to simulate one more day and see an incremental cycle")
     return EXIT_OK
+
+
+def say_alerts(config: Any, say: Say) -> None:
+    """Where this demo's notifications went (the local file channel) and how many there are."""
+    local = config.alerting.channels.get(config.alerting.route_all_to or "")
+    if local is None or local.type != "file":
+        return
+    path = Path(str(local.options.get("path", ""))).resolve()
+    count = sum(1 for _ in path.open(encoding="utf-8")) if path.exists() else 0
+    say(f"alerts: {count} notification(s) so far in {path} (one JSON line each; `tail -f` it)")
 
 
 def cycle_figures(config: Any, end: datetime) -> dict[str, Any]:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from dataops_intelligence.alerting.channels.base import AlertChannel
     from dataops_intelligence.alerting.policy_config import ChannelSettings
+    from dataops_intelligence.alerting.store import AlertStore
     from dataops_jobs.config import Config
 
 PROBE_TABLE = "_dataops_probe"
@@ -135,23 +136,34 @@ def _delta_table(spark: SparkSession, path: str | None, name: str) -> Any:
 
 # -- alert channels -----------------------------------------------------------------------------
 def check_channels(config: Config, rules_path: str | None = None) -> list[CheckResult]:
-    """Each configured channel: a test message to its test destination, else a dry-run.
+    """Each configured channel: its configuration (connection, variables, URL, signing secret; nothing
+    sent), then a test message to its test destination, else a dry-run.
 
     A channel's test destination is ``options.test_endpoint`` (webhook, Teams) or
-    ``options.test_channel`` (Slack Web API; the deployment config's ``slack.test_channel``). The
+    ``options.test_channel`` (Slack Web API); a file channel gets its test line. The
     dry-run resolves the connection and opens a TCP connection to its host and port, sending nothing.
+    A configuration that does not load (unknown type, missing option) is one failed check naming the
+    file and key.
     """
+    from dataops_intelligence.alerting.errors import AlertingError
     from dataops_intelligence.alerting.rules_loader import load_settings
     from dataops_intelligence.alerting.seed_config import merge_seed_config
     from dataops_intelligence.notifiers import default_rules_path
 
-    settings = merge_seed_config(load_settings(rules_path or default_rules_path()), config.alerting)
+    try:
+        settings = merge_seed_config(load_settings(rules_path or default_rules_path()), config.alerting)
+    except AlertingError as exc:
+        return [CheckResult("alert_channels", "configuration", False, str(exc))]
     if settings is None:
         return [CheckResult("alert_channels", "*", True, "alerting disabled: nothing to check")]
-    slack = config.alerting.channels.slack
     results = []
     for channel in settings.channels:
-        test_target = _test_destination(channel, slack.test_channel if slack is not None else None)
+        problems = _config_problems(channel)
+        if problems:
+            results.append(CheckResult("alert_channels", f"{channel.name} ({channel.type})", False,
+                                       "; ".join(problems)))
+            continue
+        test_target = _test_destination(channel)
         if test_target is not None:
             results.append(_send_test(channel, test_target))
         else:
@@ -159,11 +171,44 @@ def check_channels(config: Config, rules_path: str | None = None) -> list[CheckR
     return results
 
 
-def _test_destination(channel: ChannelSettings, slack_test_channel: str | None) -> dict[str, Any] | None:
+def _config_problems(channel: ChannelSettings) -> list[str]:
+    from dataops_intelligence.alerting.channels.registry import default_registry
+    from dataops_intelligence.alerting.engine import channel_problems
+
+    instance = default_registry().build([channel])
+    return channel_problems(instance)
+
+
+def check_blocked_deliveries(stores: Iterable[tuple[str, AlertStore]]) -> list[CheckResult]:
+    """Deliveries held back by a configuration fault: each fails the check until it goes out (the
+    engine re-tries them every cycle; fixing the configuration delivers them)."""
+    from dataops_intelligence.alerting.engine import blocked_deliveries
+
+    results = []
+    for where, store in stores:
+        try:
+            blocked = blocked_deliveries(store)
+        except Exception as exc:
+            results.append(CheckResult("alert_outbox", where, False, f"outbox unreadable: {exc}"))
+            continue
+        if not blocked:
+            results.append(CheckResult("alert_outbox", where, True, "no delivery blocked by configuration"))
+            continue
+        oldest = min((d.created_at for d in blocked if d.created_at is not None), default=None)
+        channels = sorted({d.channel for d in blocked})
+        reason = (f"{len(blocked)} deliveries pending on configuration (channels {', '.join(channels)}; "
+                  f"oldest queued {oldest.isoformat() if oldest else '?'}): {blocked[0].last_error}")
+        results.append(CheckResult("alert_outbox", where, False, reason))
+    return results
+
+
+def _test_destination(channel: ChannelSettings) -> dict[str, Any] | None:
     options = dict(channel.options)
     if channel.type in ("webhook", "teams") and options.get("test_endpoint"):
         return {**options, "endpoint": options["test_endpoint"]}
-    test_channel = options.get("test_channel") or (slack_test_channel if channel.type == "slack_api" else None)
+    if channel.type == "file":
+        return options  # writing the test line is the check
+    test_channel = options.get("test_channel")
     if channel.type == "slack_api" and test_channel:
         return {**options, "channel": test_channel}
     return None

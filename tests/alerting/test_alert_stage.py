@@ -353,6 +353,8 @@ def test_rule_inputs_from_every_table(spark: SparkSession, project: tuple[Path, 
         "watermarks",
         [
             {"source": "job_run_timeline", "watermark": ago(hours=4), "rows_read": 3, "updated_at": ago()},
+            # node samples keep arriving while runs stopped: the runs timeline is stale
+            {"source": "node_timeline", "watermark": ago(minutes=5), "rows_read": 9, "updated_at": ago()},
         ],
     )
     late = run_row("1", 9, ago(minutes=20), "FAILED")
@@ -380,12 +382,38 @@ def test_rule_inputs_from_every_table(spark: SparkSession, project: tuple[Path, 
         12.0,
         "etl_1",
     )
-    (fresh,) = inputs["freshness"]
-    assert datetime.fromisoformat(fresh["last_row_time"]) == END - timedelta(hours=4)
+    fresh = {r["source"]: r for r in inputs["freshness"]}
+    assert datetime.fromisoformat(fresh["job_run_timeline"]["last_row_time"]) == END - timedelta(hours=4)
     (run,) = inputs["runs"]
     assert (run["status"], "end_time" in run, "result_state" in run) == ("RUNNING", False, False)
     assert inputs["sla_breaches"] == []
 
     settings = load_settings(default_rules_path())  # the shipped rules
-    fired = {c.rule for c in evaluate_rules(settings.rules, inputs, END)}
+    found = evaluate_rules(settings.rules, inputs, END)
+    fired = {c.rule for c in found}
     assert {"health_low", "anomaly", "cost_spike", "stale_system_tables"} <= fired
+    assert [c.labels["source"] for c in found if c.rule == "stale_system_tables"] == ["job_run_timeline"]
+
+
+def test_dataops_run_alert_stage_is_the_dag_alert_cycle(
+    spark: SparkSession, project: tuple[Path, Path], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``dataops run`` ends with the DAG's alert cycle: notified, recorded, watermark saved."""
+    from dataops_intelligence.alerting.inputs import ALERT_WATERMARK, read_watermark
+    from dataops_intelligence.alerting.sql import SparkSqlRunner
+    from dataops_intelligence.cli import build_parser, run_alert_stage
+
+    hook_conn(monkeypatch, receiver.port)
+    write_runs(spark, project[0])
+    config_file, rules_file = project
+    args = build_parser().parse_args(["run", "--config", str(config_file), "--rules", str(rules_file)])
+    assert not args.no_alerts  # the alert stage is part of `dataops run` by default
+    result = run_alert_stage(args, load_config(config_file), END)
+    assert (result["candidates"], result["sent"], result["failed"]) == (1, 1, 0)
+    (got,) = receiver.delivered()
+    assert got.json()["alerts"][0]["job_id"] == "101"
+    locator = TableLocator(load_config(config_file))
+    history = read_output(spark, locator, "alert_history")
+    assert history is not None
+    assert [r["job_id"] for r in history.collect()] == ["101"]
+    assert read_watermark(SparkSqlRunner(spark), locator, ALERT_WATERMARK) == END

@@ -252,4 +252,5 @@ def test_email_requires_recipients() -> None:
     )
     assert not result.ok
     assert not result.retryable
-    assert "'to'" in (result.error or "")
+    assert result.config_error  # kept pending by the engine until the configuration is fixed
+    assert "channels.email.options.to" in (result.error or "")

@@ -184,7 +184,10 @@ def test_unknown_route_is_recorded_not_raised(clock: FakeClock) -> None:
     engine = AlertManager(store=store, channels={}, policy=PolicyConfig(group_wait=timedelta(0)), clock=clock)
     report = engine.run_cycle(candidates=[job()], evaluated_rules=["job_failed"])
     assert len(report.failed) == 1
-    assert "unknown channel" in next(iter(store.deliveries.values()))["last_error"]
+    row = next(iter(store.deliveries.values()))
+    assert "channel 'hook' is not configured" in row["last_error"]
+    assert row["status"] == "pending"  # a configuration fault: kept for when the channel is configured
+    assert len(store.load_outbox()) == 1
 
 
 def test_channel_pacing_uses_the_channel_rate(

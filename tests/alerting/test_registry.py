@@ -34,6 +34,7 @@ class OtherPager(PagerChannel):
 def test_builtin_types() -> None:
     assert default_registry(load_plugins=False).types == [
         "email",
+        "file",
         "slack_api",
         "slack_webhook",
         "teams",

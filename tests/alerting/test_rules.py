@@ -116,13 +116,35 @@ def test_cost_spike_and_stale_data() -> None:
         {"job_id": "b", "job_name": "b", "cost": 3.0, "baseline_cost": 1.0},
     ]
     assert [c.labels["job_name"] for c in evaluate_rules([cost], {"costs": rows}, T0)] == ["a"]
-    stale = Rule("stale", RuleKind.STALE_DATA, params={"max_age_minutes": 60})
+    stale = Rule("stale", RuleKind.STALE_DATA, params={"max_age_minutes": 60, "sources": "jobs,usage"})
     fresh = [
         {"source": "system.lakeflow.jobs", "last_row_time": (T0 - timedelta(minutes=90)).isoformat()},
         {"source": "system.billing.usage", "last_row_time": (T0 - timedelta(minutes=5)).isoformat()},
     ]
     (alert,) = evaluate_rules([stale], {"freshness": fresh}, T0)
     assert alert.labels["source"] == "system.lakeflow.jobs"
+
+
+def test_stale_data_ignores_a_quiet_night_and_scd_tables() -> None:
+    """Simulated data that ends at midnight (runs end in the evening), cycle at 00:30: no alert."""
+    stale = Rule("stale", RuleKind.STALE_DATA, params={"max_age_minutes": 180})
+    evening = T0.replace(hour=20, minute=10)
+    night = T0.replace(hour=0, minute=30) + timedelta(days=1)
+    rows = [
+        {"source": "job_run_timeline", "last_row_time": evening.isoformat()},
+        {"source": "node_timeline", "last_row_time": (evening + timedelta(minutes=7)).isoformat()},
+        {"source": "jobs", "last_row_time": (evening - timedelta(days=9)).isoformat()},  # SCD: rarely changes
+        {"source": "usage", "last_row_time": (evening - timedelta(hours=10)).isoformat()},  # billing lags
+        {"source": "analysis.health", "last_row_time": night.isoformat()},
+    ]
+    assert evaluate_rules([stale], {"freshness": rows}, night) == []
+    # node_timeline stops while runs go on: stale
+    rows[0]["last_row_time"] = (evening + timedelta(hours=4)).isoformat()
+    (alert,) = evaluate_rules([stale], {"freshness": rows}, night + timedelta(hours=4))
+    assert alert.labels["source"] == "node_timeline"
+    # nothing at all for more than a day: one alert for all of them
+    (silent,) = evaluate_rules([stale], {"freshness": rows[1:2]}, evening + timedelta(days=1, hours=1))
+    assert silent.labels["source"] == "*"
 
 
 def test_shipped_rules_file_loads(monkeypatch: pytest.MonkeyPatch) -> None:

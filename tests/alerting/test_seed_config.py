@@ -16,9 +16,9 @@ def seed(**overrides: object) -> AlertingConfig:
     doc = {
         "rate_limit_minutes": 30,
         "channels": {
-            "slack": {"conn_id": "slack_ops", "use_web_api": True, "channel": "#ops"},
-            "email": {"conn_id": "smtp_ops", "recipients": ["oncall@example.com"], "subject_prefix": "[OPS]"},
-            "webhook": {"conn_id": "hook_ops", "signing_secret": "env:HOOK_SECRET"},
+            "slack": {"type": "slack_api", "conn_id": "slack_ops", "options": {"channel": "#ops"}},
+            "email": {"conn_id": "smtp_ops", "options": {"to": ["oncall@example.com"], "subject_prefix": "[OPS]"}},
+            "webhook": {"conn_id": "hook_ops", "options": {"secret_env": "HOOK_SECRET"}},
         },
         **overrides,
     }
@@ -91,3 +91,36 @@ def test_inline_rules_and_policy_from_deployment_config() -> None:
     untouched = merge_seed_config(base, seed())
     assert untouched is not None
     assert untouched.policy.group_wait == base.policy.group_wait
+
+
+def test_old_channel_keys_say_what_to_write_instead() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    cases = {
+        "recipients": ({"email": {"recipients": ["a@example.com"]}}, "write options.to"),
+        "signing_secret": ({"webhook": {"signing_secret": "env:HOOK_SECRET"}}, "write options.secret_env: HOOK_SECRET"),
+        "use_web_api": ({"slack": {"use_web_api": True}}, "write type: slack_api"),
+    }
+    for key, (channels, hint) in cases.items():
+        with pytest.raises(ValidationError) as info:
+            AlertingConfig.model_validate({"channels": channels})
+        assert f"{key} is not a channel key any more: {hint}" in str(info.value)
+    secret_url = "https://hooks.slack.com/services/T0/B0/XyZsecret"
+    with pytest.raises(ValidationError) as info:
+        AlertingConfig.model_validate({"channels": {"webhook": {"signing_secret": secret_url}}})
+    assert "XyZsecret" not in str(info.value).split("[type=")[0]  # the message never echoes a secret
+
+
+def test_disabled_channel_drops_its_routes_and_route_all_to_redirects(tmp_path: Path) -> None:
+    base = load_settings(RULES)
+    off = merge_seed_config(base, AlertingConfig.model_validate({"channels": {"slack": {"enabled": False}}}))
+    assert off is not None
+    assert "slack" not in {c.name for c in off.channels}
+    assert all("slack" not in r.routes for r in off.rules)
+    local = {"type": "file", "enabled": False, "options": {"path": str(tmp_path / "a.jsonl")}}
+    doc = {"route_all_to": "local", "channels": {"local": local}}
+    redirected = merge_seed_config(base, AlertingConfig.model_validate(doc))
+    assert redirected is not None
+    assert [c.name for c in redirected.channels] == ["local"]
+    assert {r.routes for r in redirected.rules} == {("local",)}

@@ -72,12 +72,12 @@ CASES = {
     ),
     "missing env var in an overlay list": Case(
         base="environment: dev\n",
-        overlay="alerting:\n  channels:\n    email:\n      recipients:\n        - ${ONCALL}\n",
+        overlay="alerting:\n  channels:\n    email:\n      options:\n        to:\n          - ${ONCALL}\n",
         env="prod",
         file="prod.yaml",
-        key="alerting.channels.email.recipients[0]",
+        key="alerting.channels.email.options.to[0]",
         expected="ONCALL",
-        line=5,
+        line=6,
     ),
     "literal databricks token": Case(
         base="databricks:\n  access_token: dapiFAKE_not_a_token\n",
@@ -89,7 +89,7 @@ CASES = {
     "literal webhook URL as signing secret": Case(
         base="alerting:\n  channels:\n    webhook:\n      signing_secret: https://hooks.slack.com/services/T0/B0/XyZ\n",
         key="alerting.channels.webhook.signing_secret",
-        expected="secrets only by reference",
+        expected="write options.secret_env: <ENVIRONMENT_VARIABLE> instead",
         line=4,
         secret="hooks.slack.com/services/T0/B0/XyZ",
     ),
@@ -156,15 +156,15 @@ CASES = {
         file="prd.yaml",
         expected="not found",
     ),
-    "email enabled without recipients": Case(
-        base="alerting:\n  channels:\n    email:\n      enabled: true\n      conn_id: smtp_default\n",
+    "old channel key recipients": Case(
+        base="alerting:\n  channels:\n    email:\n      enabled: true\n      recipients: [oncall@example.com]\n",
         key="alerting.channels.email.recipients",
-        expected="expected at least one recipient",
-        line=3,
+        expected="write options.to: [oncall@example.com, ...] instead",
+        line=5,
     ),
     "bad email address": Case(
-        base="alerting:\n  channels:\n    email:\n      recipients: [oncall.example.com]\n",
-        key="alerting.channels.email.recipients[0]",
+        base="alerting:\n  channels:\n    email:\n      options: {to: [oncall.example.com]}\n",
+        key="alerting.channels.email.options",
         expected="expected an email address",
         line=4,
     ),

@@ -120,7 +120,7 @@ def test_secret_reference_is_never_printed(tmp_path: Path) -> None:
         tmp_path,
         "base.yaml",
         "databricks:\n  access_token: env:DATABRICKS_TOKEN\n"
-        "alerting:\n  channels:\n    webhook:\n      signing_secret: {conn_id: hmac_secret}\n",
+        "alerting:\n  channels:\n    webhook:\n      options: {secret_conn_id: hmac_secret}\n",
     )
     secret = "dapi0123456789abcdef"
     config = load_config(path, environ={"DATABRICKS_TOKEN": secret})
@@ -131,9 +131,9 @@ def test_secret_reference_is_never_printed(tmp_path: Path) -> None:
         assert secret not in text
     assert str(token) == "env:DATABRICKS_TOKEN"
     assert json.loads(config.to_json())["databricks"]["access_token"] == "env:DATABRICKS_TOKEN"
-    signing = config.alerting.channels.webhook
+    signing = config.alerting.channels.get("webhook")
     assert signing is not None
-    assert str(signing.signing_secret) == "conn:hmac_secret"
+    assert signing.options["secret_conn_id"] == "hmac_secret"
 
 
 def test_json_round_trip(tmp_path: Path) -> None:
@@ -165,7 +165,7 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
 def test_yaml_merge_keys_are_supported(tmp_path: Path) -> None:
     text = (
         "alerting:\n  channels:\n"
-        "    slack: &slack\n      conn_id: slack_a\n      channel: '#a'\n"
+        "    slack: &slack\n      conn_id: slack_a\n      type: slack_api\n      options: {channel: '#a'}\n"
         "    teams:\n      conn_id: teams_a\n"
         "sla:\n  jobs:\n    - &sla {job_name: etl, max_duration_minutes: 30}\n"
         "    - {<<: *sla, job_name: etl_2}\n"

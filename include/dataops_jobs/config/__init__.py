@@ -13,11 +13,8 @@ from __future__ import annotations
 
 from dataops_jobs.config.alerting import (
     AlertingConfig,
+    ChannelConfig,
     ChannelsConfig,
-    EmailChannelConfig,
-    SlackChannelConfig,
-    TeamsChannelConfig,
-    WebhookChannelConfig,
 )
 from dataops_jobs.config.diagnostics import format_config_error
 from dataops_jobs.config.loader import ENV_VAR, deep_merge, load_config, load_config_from_dict
@@ -58,6 +55,7 @@ __all__ = [
     "ENV_VAR",
     "AlertingConfig",
     "AnomalyConfig",
+    "ChannelConfig",
     "ChannelsConfig",
     "CollectionConfig",
     "ComputeConfig",
@@ -68,7 +66,6 @@ __all__ = [
     "DatabricksComputeConfig",
     "DatabricksConfig",
     "EmailAddress",
-    "EmailChannelConfig",
     "HealthConfig",
     "HealthWeights",
     "Identifier",
@@ -82,13 +79,10 @@ __all__ = [
     "SchemaTable",
     "SecretRef",
     "SlaConfig",
-    "SlackChannelConfig",
     "SourceTables",
     "SparkSubmitConfig",
     "StorageConfig",
     "StrictModel",
-    "TeamsChannelConfig",
-    "WebhookChannelConfig",
     "deep_merge",
     "format_config_error",
     "is_identifier",

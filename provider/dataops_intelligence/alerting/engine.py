@@ -5,6 +5,17 @@ from any worker. A notification is written to the outbox (pending) in the same t
 alert state that produced it, *before* it is sent; it is marked sent or failed after, and the next
 cycle retries whatever is still pending or failed. A crash or an outage delays an alert; it never
 loses one. Delivery is at-least-once, with the dedup key in every payload.
+
+Never a page twice: an undelivered notification whose alerts are all carried by a newer one on the
+same channel (the repeat or the resolved message queued while a receiver was down) is marked
+``superseded`` instead of being sent after the newer one. An alert counts as notified when its
+message is *delivered*: a successful send moves its ``last_sent`` to the delivery time, so the
+repeat interval runs from when people actually saw it.
+
+Never a missed page: a delivery blocked by configuration (missing connection or secret, bad URL,
+TLS mismatch) stays pending and is re-tried every cycle, with the configuration read again, until it
+goes out or is older than ``RedeliveryPolicy.config_max_age``; :func:`blocked_deliveries` lists them
+for the health check.
 """
 
 from __future__ import annotations
@@ -21,8 +32,10 @@ from typing import TYPE_CHECKING
 from dataops_intelligence.alerting.channels.registry import ChannelRegistry, default_registry
 from dataops_intelligence.alerting.channels.retry import RetryPolicy, classify_exception
 from dataops_intelligence.alerting.model import (
+    CONFIG_ERROR_PREFIX,
     AlertCandidate,
     AlertState,
+    AlertStatus,
     Delivery,
     DeliveryResult,
     DeliveryStatus,
@@ -66,12 +79,15 @@ class RedeliveryPolicy:
     Backoff inside a cycle is the channel's :class:`RetryPolicy`; between cycles the cycle interval
     itself spaces attempts, so a short fixed delay suffices. ``max_attempts`` bounds the total.
     ``claim_ttl`` is the lease a worker holds on a delivery while sending it (longer than the worst
-    in-cycle retry sequence); a worker killed mid-send releases it by expiry.
+    in-cycle retry sequence); a worker killed mid-send releases it by expiry. A delivery blocked by
+    configuration is not bounded by attempts but by age: ``config_max_age`` after it was queued it
+    is given up (``failed``, with the reason).
     """
 
     delay: timedelta = timedelta(seconds=30)
     max_attempts: int = 50
     claim_ttl: timedelta = timedelta(minutes=2)
+    config_max_age: timedelta = timedelta(hours=24)
 
     def next_attempt(self, now: datetime, attempts: int, retryable: bool) -> datetime | None:
         if not retryable or attempts >= self.max_attempts:
@@ -81,6 +97,9 @@ class RedeliveryPolicy:
 
 class AlertManager:
     """The alert engine: evaluate → decide → outbox → send → record."""
+
+    #: Set when the deployment config's ``alerting.route_all_to`` sends every route to one channel.
+    route_all_to: str | None = None
 
     def __init__(
         self,
@@ -117,6 +136,8 @@ class AlertManager:
     ) -> AlertManager:
         """Build channels from the registry (built-ins + entry points) and wire rules and policy."""
         channels = (registry or default_registry()).build(settings.channels, retry=retry, sleep=sleep)
+        for problem in channel_problems(channels):
+            log.error("alert channel misconfigured (its deliveries stay pending until fixed): %s", problem)
         return cls(
             store=store,
             channels=channels,
@@ -132,8 +153,14 @@ class AlertManager:
         candidates: Iterable[AlertCandidate] = (),
         *,
         evaluated_rules: Iterable[str] = (),
+        send_budget: float | None = None,
     ) -> CycleReport:
-        """One cycle. With ``inputs`` the configured rules run and their cleared alerts resolve."""
+        """One cycle. With ``inputs`` the configured rules run and their cleared alerts resolve.
+
+        ``send_budget`` (seconds of wall time) bounds the send phase: deliveries not started within
+        it are handed back to the outbox (due at once) for the next flush; an Airflow callback uses it
+        so that a receiver outage never holds a worker for long.
+        """
         now = self.clock()
         self._register_secrets()
         found = [replace(c, message=redact(c.message)) for c in candidates]
@@ -145,10 +172,14 @@ class AlertManager:
             outbox = self.store.load_outbox()
             decision = self.policy.decide(found, self.store.load_open_alerts(), now, evaluated)
             new = [Delivery.for_notification(n) for n in decision.notifications]
-            claimed, deferred = self._claim([*outbox, *new], now)
-            self.store.commit(decision.states, claimed, [s.history_row() for s in decision.changed])
+            live, superseded = supersede([*outbox, *new])
+            claimed, deferred = self._claim(live, now)
+            self.store.commit(
+                decision.states, [*superseded, *claimed], [s.history_row() for s in decision.changed]
+            )
         report = CycleReport(started_at=now, candidates=len(found), notifications=len(new), deferred=deferred)
-        self._dispatch(claimed, {s.fingerprint: s for s in decision.states}, report)
+        states = {s.fingerprint: s for s in decision.states}
+        self._dispatch(claimed, states, report, send_budget)
         log.info(
             "alert cycle: %d candidates, %d notifications, %d sent, %d failed, %d deferred",
             report.candidates,
@@ -196,11 +227,19 @@ class AlertManager:
         return claimed, deferred
 
     def _dispatch(
-        self, deliveries: list[Delivery], states: Mapping[str, AlertState], report: CycleReport
+        self,
+        deliveries: list[Delivery],
+        states: Mapping[str, AlertState],
+        report: CycleReport,
+        send_budget: float | None = None,
     ) -> None:
         touched: dict[str, list[str]] = defaultdict(list)
+        deadline = None if send_budget is None else time.monotonic() + send_budget
         with self._batched_commits():
-            for delivery in deliveries:
+            for i, delivery in enumerate(deliveries):
+                if deadline is not None and time.monotonic() >= deadline:
+                    self._hand_back(deliveries[i:], report)
+                    return
                 self._deliver(delivery)
                 (report.sent if delivery.status is DeliveryStatus.SENT else report.failed).append(
                     delivery.delivery_id
@@ -209,7 +248,35 @@ class AlertManager:
                 for fp in delivery.fingerprints:
                     touched[fp].append(mark)
                 history = [states[fp].history_row(touched[fp]) for fp in delivery.fingerprints if fp in states]
-                self.store.commit(deliveries=[delivery], history=history)
+                self.store.commit(
+                    self._count_delivered(delivery, states), deliveries=[delivery], history=history
+                )
+
+    def _hand_back(self, deliveries: list[Delivery], report: CycleReport) -> None:
+        """Release the claim on deliveries the send budget left no time for: due at the next flush."""
+        now = self.clock()
+        for delivery in deliveries:
+            delivery.next_attempt_at = now
+            report.deferred.append(delivery.delivery_id)
+        self.store.commit(deliveries=deliveries)
+
+    @staticmethod
+    def _count_delivered(delivery: Delivery, states: Mapping[str, AlertState]) -> list[AlertState]:
+        """A delivered firing message counts from its delivery time (``last_sent``), not from when it
+        was queued: after an outage the repeat interval starts when people actually saw the alert."""
+        if delivery.status is not DeliveryStatus.SENT or delivery.sent_at is None:
+            return []
+        if delivery.notification.get("kind") == "resolved":
+            return []
+        bumped = []
+        for fp in delivery.fingerprints:
+            state = states.get(fp)
+            if state is None or state.status is not AlertStatus.FIRING or state.last_sent is None:
+                continue
+            if state.last_sent < delivery.sent_at:
+                state.last_sent = delivery.sent_at
+                bumped.append(state)
+        return bumped
 
     def _batched_commits(self) -> AbstractContextManager[None]:
         """The store's ``batched_commits`` when it has one (one write per table after the sends).
@@ -224,7 +291,11 @@ class AlertManager:
         channel = self.channels.get(delivery.channel)
         if channel is None:
             result = DeliveryResult(
-                ok=False, attempts=1, error=f"unknown channel {delivery.channel!r}", retryable=False
+                ok=False,
+                attempts=1,
+                error=f"channel {delivery.channel!r} is not configured",
+                retryable=False,
+                config_error=True,
             )
         else:
             self._pace(delivery.channel)
@@ -234,6 +305,9 @@ class AlertManager:
         delivery.last_error = redact(result.error) if result.error else None
         if result.ok:
             delivery.status, delivery.sent_at, delivery.next_attempt_at = DeliveryStatus.SENT, finished, None
+            return
+        if result.config_error:
+            self._blocked(delivery, finished)
             return
         delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = self.redelivery.next_attempt(finished, delivery.attempts, result.retryable)
@@ -245,13 +319,35 @@ class AlertManager:
             delivery.last_error,
         )
 
+    def _blocked(self, delivery: Delivery, finished: datetime) -> None:
+        """A configuration fault: pending, re-tried next cycle, given up only when too old."""
+        age = finished - (delivery.created_at or finished)
+        if age >= self.redelivery.config_max_age:
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+            delivery.last_error = (
+                f"given up after {age.total_seconds() / 3600:.1f} h blocked by configuration: {delivery.last_error}"
+            )
+            log.error("delivery %s to %s: %s", delivery.delivery_id[:12], delivery.channel, delivery.last_error)
+            return
+        delivery.status = DeliveryStatus.PENDING
+        delivery.next_attempt_at = finished + self.redelivery.delay
+        delivery.last_error = f"{CONFIG_ERROR_PREFIX}{delivery.last_error}"
+        log.error(
+            "delivery %s to %s is blocked by configuration (kept pending, re-tried every cycle): %s",
+            delivery.delivery_id[:12],
+            delivery.channel,
+            delivery.last_error,
+        )
+
     @staticmethod
     def _send(channel: AlertChannel, notification: Notification) -> DeliveryResult:
         try:
             return channel.send(notification)
         except Exception as err:  # a third-party channel broke its contract: record, never raise
             error = classify_exception(err)
-            return DeliveryResult(ok=False, attempts=1, error=redact(error), retryable=error.transient)
+            return DeliveryResult(
+                ok=False, attempts=1, error=redact(error), retryable=error.transient, config_error=error.config
+            )
 
     def _pace(self, channel_name: str) -> None:
         """Per-channel send rate (Slack ~1/s per channel, Teams 4/s): sleep between sends if needed."""
@@ -264,3 +360,63 @@ class AlertManager:
             if wait > 0:
                 self.sleep(wait)
         self._last_send[channel_name] = time.monotonic()
+
+
+def supersede(deliveries: Sequence[Delivery]) -> tuple[list[Delivery], list[Delivery]]:
+    """Split unsent deliveries into those to send and those a newer one on the same channel carries.
+
+    An older delivery is superseded when a newer one (later ``created_at``) on its channel contains
+    every one of its fingerprints: the newer message says the same and more recently, so sending
+    both would page twice (for example the original and its repeat after a receiver outage).
+    """
+    by_channel: dict[str, list[Delivery]] = defaultdict(list)
+    for delivery in deliveries:
+        by_channel[delivery.channel].append(delivery)
+    live: list[Delivery] = []
+    superseded: list[Delivery] = []
+    for items in by_channel.values():
+        items.sort(key=lambda d: (d.created_at or _EPOCH, d.delivery_id))
+        for i, delivery in enumerate(items):
+            newer = _carrier(delivery, items[i + 1 :])
+            if newer is None:
+                live.append(delivery)
+                continue
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.SUPERSEDED, None
+            delivery.last_error = f"superseded by {newer.delivery_id[:12]} (a newer message with the same alerts)"
+            superseded.append(delivery)
+    return live, superseded
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _carrier(delivery: Delivery, later: Sequence[Delivery]) -> Delivery | None:
+    mine = set(delivery.fingerprints)
+    if not mine:
+        return None
+    start = delivery.created_at or _EPOCH
+    for other in reversed(later):
+        if (other.created_at or _EPOCH) > start and mine <= set(other.fingerprints):
+            return other
+    return None
+
+
+def channel_problems(channels: Mapping[str, AlertChannel]) -> list[str]:
+    """Every configuration problem of the channels found without sending (connections, variables,
+    URLs); a channel whose check itself breaks reports that instead of raising."""
+    problems: list[str] = []
+    for name, channel in channels.items():
+        try:
+            problems += channel.check_config()
+        except Exception as err:
+            problems.append(f"channel {name!r}: configuration check failed: {redact(err)}")
+    return [redact(p) for p in problems]
+
+
+def blocked_deliveries(store: AlertStore) -> list[Delivery]:
+    """Outbox deliveries held back by a configuration fault (for the health check)."""
+    return [
+        d
+        for d in store.load_outbox()
+        if d.status is DeliveryStatus.PENDING and (d.last_error or "").startswith(CONFIG_ERROR_PREFIX)
+    ]

@@ -19,13 +19,21 @@ class DeliveryError(AlertingError):
     """Raised by a transport when one delivery attempt fails.
 
     ``transient`` says whether the retry policy may try again; ``retry_after`` carries the
-    receiver's ``Retry-After`` in seconds when it sent one. Messages are redacted before raising.
+    receiver's ``Retry-After`` in seconds when it sent one; ``config`` marks a fault that a change of
+    configuration fixes (the engine keeps such deliveries pending). Messages are redacted before raising.
     """
 
     def __init__(
-        self, message: str, *, status: int | None = None, transient: bool, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        transient: bool,
+        retry_after: float | None = None,
+        config: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.transient = transient
         self.retry_after = retry_after
+        self.config = config

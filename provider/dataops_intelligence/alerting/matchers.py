@@ -58,7 +58,10 @@ class Matcher:
 
 def matches_all(matchers: Iterable[Matcher], labels: Mapping[str, str]) -> bool:
     """True when every matcher matches (an empty list matches everything)."""
-    return all(m.matches(labels) for m in matchers)
+    for matcher in matchers:  # noqa: SIM110 - a loop, not all(<genexpr>): runs per alert per rule
+        if not matcher.matches(labels):
+            return False
+    return True
 
 
 def parse_matchers(items: Iterable[str]) -> tuple[Matcher, ...]:

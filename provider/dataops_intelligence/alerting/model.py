@@ -6,7 +6,6 @@ any store (memory, SQLite, Delta) can persist it without knowing these classes.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +28,7 @@ class Severity(str, Enum):
 
     @property
     def rank(self) -> int:
-        return _SEVERITY_ORDER.index(self)
+        return _RANK[self]
 
     def raised(self, steps: int = 1) -> Severity:
         """The severity ``steps`` levels higher, capped at critical."""
@@ -37,6 +36,7 @@ class Severity(str, Enum):
 
 
 _SEVERITY_ORDER = (Severity.INFO, Severity.WARNING, Severity.ERROR, Severity.CRITICAL)
+_RANK = {severity: i for i, severity in enumerate(_SEVERITY_ORDER)}
 
 
 class AlertStatus(str, Enum):
@@ -49,11 +49,22 @@ class AlertStatus(str, Enum):
 
 
 class DeliveryStatus(str, Enum):
-    """Outbox state of one delivery: pending is written before the send, sent/failed after."""
+    """Outbox state of one delivery: pending is written before the send, sent/failed after.
+
+    A delivery blocked by a configuration fault (missing connection, bad URL, TLS mismatch, missing
+    signing secret) stays ``pending`` with ``last_error`` starting with :data:`CONFIG_ERROR_PREFIX`
+    and is re-tried every cycle until the fault is fixed or it is too old. ``superseded``: a newer
+    notification on the same channel carries all its alerts, so it is never sent (no page twice).
+    """
 
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+#: ``last_error`` prefix of a pending delivery blocked by a configuration fault.
+CONFIG_ERROR_PREFIX = "configuration: "
 
 
 class NotificationKind(str, Enum):
@@ -70,7 +81,9 @@ def fingerprint(rule: str, labels: Mapping[str, str]) -> str:
     Fields are joined with ASCII unit/record separators, which never occur in label text, so the
     encoding is unambiguous (and three times faster than JSON on the 100k-alert benchmark).
     """
-    parts = [rule, *(f"{k}\x1f{v}" for k, v in sorted((str(k), str(v)) for k, v in labels.items()))]
+    items = sorted([(str(k), str(v)) for k, v in labels.items()])
+    parts = [rule]
+    parts += [k + "\x1f" + v for k, v in items]  # list comprehensions: faster than generators here
     return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()
 
 
@@ -163,7 +176,10 @@ class AlertState:
         }
 
     def copy(self) -> AlertState:
-        clone = copy.copy(self)  # dataclasses.replace re-runs __init__: 10x slower on 100k alerts
+        # dataclasses.replace re-runs __init__ and copy.copy goes through __reduce_ex__: a plain
+        # __dict__ copy is several times faster on 100k alerts.
+        clone = object.__new__(AlertState)
+        clone.__dict__.update(self.__dict__)
         clone.labels = dict(self.labels)
         return clone
 
@@ -259,7 +275,10 @@ class AlertSnapshot:
 
     @classmethod
     def of(cls, state: AlertState) -> AlertSnapshot:
-        return cls(
+        # Filled through __dict__: the frozen dataclass __init__ (object.__setattr__ per field) was
+        # a tenth of a 100k-alert decision. Same fields, same values.
+        snap = object.__new__(cls)
+        snap.__dict__.update(
             fingerprint=state.fingerprint,
             rule=state.rule,
             alert_type=state.alert_type,
@@ -272,6 +291,7 @@ class AlertSnapshot:
             resolved_at=state.resolved_at,
             escalation_level=state.escalation_level,
         )
+        return snap
 
     def to_dict(self) -> Row:
         return {
@@ -321,7 +341,7 @@ class Notification:
 
     @property
     def severity(self) -> Severity:
-        return max((a.severity for a in self.alerts), key=lambda s: s.rank, default=Severity.INFO)
+        return max((a.severity for a in self.alerts), key=_RANK.__getitem__, default=Severity.INFO)
 
     @property
     def fingerprints(self) -> tuple[str, ...]:
@@ -420,3 +440,4 @@ class DeliveryResult:
     status_code: int | None = None
     error: str | None = None
     retryable: bool = True
+    config_error: bool = False  # fixable by configuration: kept pending and re-tried every cycle

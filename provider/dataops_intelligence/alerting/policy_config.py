@@ -129,10 +129,17 @@ class PolicyConfig:
 class ChannelSettings:
     """A configured channel instance: name (what routes reference), type, connection id, options.
 
-    Only references to secrets live here (a connection id, an environment variable name).
+    Only references to secrets live here (a connection id, an environment variable name). ``source``
+    says where it was configured (``config/alerting_rules.yaml: channels.slack``) for error messages.
     """
 
     name: str
     type: str
     conn_id: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def where(self) -> str:
+        """``<file>: channels.<name>`` (``channels.<name>`` when built in code)."""
+        return self.source or f"channels.{self.name}"

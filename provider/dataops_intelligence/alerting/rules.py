@@ -250,15 +250,45 @@ def _cost_spike(rule: Rule, rows: Sequence[Row], now: datetime) -> Iterator[Aler
             )
 
 
+#: Sources that receive rows continuously while a workspace is busy. SCD tables (``jobs``) change
+#: only when someone edits a job and billing lands up to 12 h late: neither says data is stale.
+DEFAULT_STALE_SOURCES = "job_run_timeline,node_timeline"
+
+
 def _stale_data(rule: Rule, rows: Sequence[Row], now: datetime) -> Iterator[AlertCandidate]:
-    max_age = timedelta(minutes=float(rule.param("max_age_minutes", 120.0)))
-    for row in rows:
-        last = _ts(row.get("last_row_time"))
-        if last is None or now - last > max_age:
-            age = "never" if last is None else f"{(now - last).total_seconds() / 60:.0f} min ago"
+    """A source that lags the freshest of the watched sources by more than ``max_age_minutes`` (one
+    system table stopped while the others go on), or all of them silent for ``max_silence_minutes``
+    (24 h by default: a workspace quiet at night, or simulated data that ends at midnight, is not
+    stale; a day without a single run or node sample is). ``sources``: watched ``_watermarks``
+    sources, comma-separated (default ``job_run_timeline,node_timeline``)."""
+    wanted = {s.strip() for s in str(rule.param("sources", DEFAULT_STALE_SOURCES)).split(",") if s.strip()}
+    watched = [
+        r for r in rows if str(r.get("source", "")).rsplit(".", 1)[-1] in wanted or r.get("source") in wanted
+    ]
+    max_lag = timedelta(minutes=float(rule.param("max_age_minutes", 120.0)))
+    max_silence = timedelta(minutes=float(rule.param("max_silence_minutes", 1440.0)))
+    times = {str(r.get("source", "")): _ts(r.get("last_row_time")) for r in watched}
+    newest = max((t for t in times.values() if t is not None), default=None)
+    for row in watched:
+        source = str(row.get("source", ""))
+        last = times[source]
+        if last is None:
+            yield rule.candidate(row, f"No rows ever read from {source}", source=source)
+        elif newest is not None and newest - last > max_lag:
+            lag = (newest - last).total_seconds() / 60
             yield rule.candidate(
-                row, f"No new rows in {row.get('source')} (last: {age})", source=str(row.get("source", ""))
+                row,
+                f"No new rows in {source} for {lag:.0f} min while other system tables moved on "
+                f"(last: {last.isoformat()})",
+                source=source,
             )
+    if newest is not None and now - newest > max_silence:
+        silent = (now - newest).total_seconds() / 3600
+        yield rule.candidate(
+            {"source": ",".join(sorted(times))},
+            f"No new rows in any of {', '.join(sorted(times))} for {silent:.1f} h (last: {newest.isoformat()})",
+            source="*",
+        )
 
 
 def _iso_week(now: datetime) -> str:

@@ -34,11 +34,12 @@ from dataops_intelligence.alerting.policy_config import (
 )
 from dataops_intelligence.alerting.rules import Rule, RuleKind
 from dataops_jobs.config.alerting import (
-    AlertRuleConfig,  # noqa: TC001 - pydantic resolves field annotations at runtime
-    EscalationConfig,  # noqa: TC001 - pydantic resolves field annotations at runtime
-    InhibitRuleConfig,  # noqa: TC001 - pydantic resolves field annotations at runtime
-    MaintenanceWindowConfig,  # noqa: TC001 - pydantic resolves field annotations at runtime
-    SilenceConfig,  # noqa: TC001 - pydantic resolves field annotations at runtime
+    AlertRuleConfig,
+    ChannelConfig,
+    EscalationConfig,
+    InhibitRuleConfig,
+    MaintenanceWindowConfig,
+    SilenceConfig,
 )
 
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -51,15 +52,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
 
-class ChannelModel(_Strict):
-    """A channel: its registry ``type``, a connection reference (never a secret) and policy."""
-
-    type: str
-    conn_id: str | None = None
-    send_resolved: bool = True
-    rate_per_second: float | None = Field(default=None, gt=0)
-    max_per_cycle: int = Field(default=20, ge=1)
-    options: dict[str, Any] = Field(default_factory=dict)
+#: The rules file's channels use the deployment config's schema (one schema for both places).
+ChannelModel = ChannelConfig
 
 
 class TimingModel(_Strict):
@@ -76,7 +70,7 @@ class AlertingRulesFile(_Strict):
     """The whole ``alerting_rules.yaml`` document."""
 
     policy: TimingModel = Field(default_factory=TimingModel)
-    channels: dict[str, ChannelModel] = Field(default_factory=dict)
+    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     rules: list[AlertRuleConfig] = Field(default_factory=list)
     silences: list[SilenceConfig] = Field(default_factory=list)
     maintenance_windows: list[MaintenanceWindowConfig] = Field(default_factory=list)
@@ -107,7 +101,10 @@ def _substitute(text: str, source: str) -> str:
 def _fmt_error(source: str, err: ValidationError) -> str:
     lines = []
     for item in err.errors():
-        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in item["loc"]).lstrip(".")
+        loc = tuple(item["loc"])
+        field = getattr(item.get("ctx", {}).get("error"), "field", None)  # a FieldProblem blames one key
+        loc = (*loc, field) if isinstance(field, str) else loc
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
         lines.append(f"{source}: {key or '<root>'}: {item['msg']}")
     return "\n".join(lines)
 
@@ -119,8 +116,34 @@ def parse_settings(data: Mapping[str, Any], source: str = "<dict>") -> AlertingS
     except ValidationError as err:
         raise AlertConfigError(_fmt_error(source, err)) from None
     _check_routes(doc, source)
-    channels = tuple(ChannelSettings(n, c.type, c.conn_id, dict(c.options)) for n, c in doc.channels.items())
+    channels = tuple(
+        ChannelSettings(n, c.type, c.conn_id, dict(c.options), source=f"{source}: channels.{n}")
+        for n, c in doc.channels.items()
+        if c.enabled
+    )
+    check_channel_settings(channels)
     return AlertingSettings(rules=convert_rules(doc.rules), policy=_policy(doc), channels=channels)
+
+
+def check_channel_settings(channels: Iterable[ChannelSettings]) -> None:
+    """Load-time checks: a known ``type`` and the options that type needs. One error lists them all."""
+    from dataops_intelligence.alerting.channels.registry import default_registry
+    from dataops_intelligence.alerting.errors import ChannelRegistryError
+
+    registry = default_registry()
+    problems = []
+    for channel in channels:
+        try:
+            channel_cls = registry.get(channel.type)
+        except ChannelRegistryError:
+            problems.append(
+                f"{channel.where}.type: unknown channel type {channel.type!r}; known: {', '.join(registry.types)}"
+                " (third-party types register through the entry point group dataops_intelligence.channels)"
+            )
+            continue
+        problems += [f"{channel.where}.{key}: {msg}" for key, msg in channel_cls.check_options(channel.options)]
+    if problems:
+        raise AlertConfigError("\n".join(problems))
 
 
 def load_settings(path: str | os.PathLike[str]) -> AlertingSettings:
@@ -140,7 +163,7 @@ def load_settings(path: str | os.PathLike[str]) -> AlertingSettings:
 
 
 def _check_routes(doc: AlertingRulesFile, source: str) -> None:
-    known = set(doc.channels)
+    known = set(doc.channels)  # a route to a disabled channel is fine (it is dropped when merged)
     if not known:
         return
     for i, rule in enumerate(doc.rules):

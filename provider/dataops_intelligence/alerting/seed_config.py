@@ -1,6 +1,8 @@
 """Adapter from the seed's ``AlertingConfig`` (``include/dataops_jobs/config/alerting.py``) to the engine.
 
-The deployment config names the channels (connection ids, recipients, secret references), the
+The deployment config names the channels (the rules file's channel schema: type, conn_id, options;
+same-named channels replace the rules file's, ``enabled: false`` switches one off and drops the
+routes to it, ``route_all_to`` sends every route to one channel), the
 seed's ``rate_limit_minutes`` and, optionally, extra rules, silences, maintenance windows,
 inhibition, escalation and grouping; ``config/alerting_rules.yaml`` holds the shipped rules and
 fatigue policy. This module merges the two (see :func:`merge_seed_config`). Both use the same
@@ -13,8 +15,10 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from dataops_intelligence.alerting.errors import AlertConfigError
 from dataops_intelligence.alerting.policy_config import ChannelPolicy, ChannelSettings, default_rate
 from dataops_intelligence.alerting.rules_loader import (
+    check_channel_settings,
     convert_escalations,
     convert_inhibit_rules,
     convert_rules,
@@ -26,47 +30,46 @@ if TYPE_CHECKING:
     from dataops_intelligence.alerting.policy_config import PolicyConfig
     from dataops_intelligence.alerting.rules_loader import AlertingSettings
 
-_ORDER = ("slack", "email", "teams", "webhook")
+
+def channels_from_config(
+    alerting: Any, source: str = "alerting", enable: str | None = None
+) -> list[ChannelSettings]:
+    """Enabled channels of the deployment config's ``alerting.channels`` (the rules file's schema);
+    ``enable`` names one that counts as enabled anyway (the ``route_all_to`` target)."""
+    return [
+        ChannelSettings(name, c.type, c.conn_id, dict(c.options), source=f"{source}.channels.{name}")
+        for name, c in alerting.channels.items()
+        if c.enabled or name == enable
+    ]
 
 
-def _slack(cfg: Any) -> ChannelSettings:
-    if cfg.use_web_api:
-        return ChannelSettings("slack", "slack_api", cfg.conn_id, {"channel": cfg.channel})
-    return ChannelSettings("slack", "slack_webhook", cfg.conn_id, {})
+def _channel_policy(cfg: Any) -> ChannelPolicy:
+    return ChannelPolicy(cfg.send_resolved, cfg.rate_per_second or default_rate(cfg.type), cfg.max_per_cycle)
 
 
-def _email(cfg: Any) -> ChannelSettings:
-    options: dict[str, Any] = {"to": list(cfg.recipients), "subject_prefix": cfg.subject_prefix}
-    if cfg.from_email:
-        options["from_email"] = cfg.from_email
-    return ChannelSettings("email", "email", cfg.conn_id, options)
+def _keep_routes(settings: AlertingSettings, names: set[str]) -> AlertingSettings:
+    """Drop routes to channels that are not configured here (disabled in the deployment config)."""
+    rules = tuple(replace(r, routes=tuple(c for c in r.routes if c in names)) for r in settings.rules)
+    escalations = tuple(
+        replace(e, add_channels=tuple(c for c in e.add_channels if c in names))
+        for e in settings.policy.escalations
+    )
+    return replace(settings, rules=rules, policy=replace(settings.policy, escalations=escalations))
 
 
-def _teams(cfg: Any) -> ChannelSettings:
-    return ChannelSettings("teams", "teams", cfg.conn_id, {})
-
-
-def _webhook(cfg: Any) -> ChannelSettings:
-    options: dict[str, Any] = {}
-    secret = getattr(cfg, "signing_secret", None)
-    if secret is not None and secret.env_var:
-        options["secret_env"] = secret.env_var
-    elif secret is not None and secret.conn_id:
-        options["secret_conn_id"] = secret.conn_id
-    return ChannelSettings("webhook", "webhook", cfg.conn_id, options)
-
-
-_BUILDERS = {"slack": _slack, "email": _email, "teams": _teams, "webhook": _webhook}
-
-
-def channels_from_config(alerting: Any) -> list[ChannelSettings]:
-    """Enabled channels of the seed's ``AlertingConfig.channels``."""
-    out = []
-    for name in _ORDER:
-        cfg = getattr(alerting.channels, name, None)
-        if cfg is not None and cfg.enabled:
-            out.append(_BUILDERS[name](cfg))
-    return out
+def route_all(settings: AlertingSettings, target: str) -> AlertingSettings:
+    """``alerting.route_all_to``: every routed rule goes to ``target`` only; no other channel is built."""
+    channels = tuple(c for c in settings.channels if c.name == target)
+    if not channels:
+        known = ", ".join(c.name for c in settings.channels) or "none"
+        raise AlertConfigError(
+            f"alerting.route_all_to: no enabled channel named {target!r} (channels: {known})"
+        )
+    rules = tuple(replace(r, routes=(target,) if r.routes else ()) for r in settings.rules)
+    escalations = tuple(replace(e, add_channels=()) for e in settings.policy.escalations)
+    return replace(
+        settings, rules=rules, channels=channels, policy=replace(settings.policy, escalations=escalations)
+    )
 
 
 def _grouping(policy: PolicyConfig, alerting: Any) -> PolicyConfig:
@@ -102,9 +105,14 @@ def merge_seed_config(settings: AlertingSettings, alerting: Any) -> AlertingSett
     """
     if not alerting.enabled:
         return None
-    seed = {c.name: c for c in channels_from_config(alerting)}
-    channels = [seed.pop(c.name, c) for c in settings.channels] + list(seed.values())
+    target = getattr(alerting, "route_all_to", None) or None
+    seed = {c.name: c for c in channels_from_config(alerting, enable=target)}
+    disabled = {name for name, c in alerting.channels.items() if not c.enabled and name != target}
+    channels = [seed.pop(c.name, c) for c in settings.channels if c.name not in disabled] + list(
+        seed.values()
+    )
     policies = dict(settings.policy.channels)
+    policies.update({name: _channel_policy(c) for name, c in alerting.channels.items()})
     for channel in channels:
         policies.setdefault(channel.name, ChannelPolicy(rate_per_second=default_rate(channel.type)))
     policy = replace(
@@ -112,4 +120,8 @@ def merge_seed_config(settings: AlertingSettings, alerting: Any) -> AlertingSett
     )
     policy = _inline_policy(_grouping(policy, alerting), alerting)
     rules = settings.rules + convert_rules(getattr(alerting, "rules", ()))
-    return replace(settings, channels=tuple(channels), policy=policy, rules=rules)
+    merged = _keep_routes(
+        replace(settings, channels=tuple(channels), policy=policy, rules=rules), {c.name for c in channels}
+    )
+    check_channel_settings(merged.channels)
+    return route_all(merged, target) if target else merged

@@ -163,11 +163,22 @@ class AlertCycleOperator(BaseOperator):
     # -- the cycle -----------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
         """Run one cycle for the data interval; return counts only (XCom)."""
-        from dataops_intelligence.alerting.engine import AlertManager
-
         config = self.load_config()
-        target = self.compute_target or config.compute.target
         start, end = (_utc(t) for t in task_interval(context))
+        return self.run_interval(config, start, end)
+
+    def run_interval(self, config: Config, start: datetime, end: datetime) -> dict[str, Any]:
+        """The alert cycle for ``(start, end]``: what the DAG's last task and ``dataops run`` both run.
+
+        Rules over the tables since the alert watermark, the policy, the outbox, the sends, the record
+        (``alert_history``, ``alert_cycles``, the ``analysis.alerts`` watermark); then the Airflow-event
+        outbox (``DataOpsNotifier``'s) is flushed too, so a held group of users' DAG events goes out
+        at the latest with the next monitoring cycle.
+        """
+        from dataops_intelligence.alerting.engine import AlertManager
+        from dataops_intelligence.alerting.inputs import ALERT_WATERMARK, read_watermark
+
+        target = self.compute_target or config.compute.target
         settings = self.load_settings(config)
         runner, store = self.tables(config, target)
         settings = self.with_ui_silences(settings, config, target, runner)
@@ -181,8 +192,6 @@ class AlertCycleOperator(BaseOperator):
                 last,
             )
             return self._summary(manager.flush_outbox(), end, replay=True)
-        from dataops_intelligence.alerting.inputs import ALERT_WATERMARK, read_watermark
-
         since = read_watermark(runner, store.locator, ALERT_WATERMARK)
         notify_window = timedelta(hours=config.analysis.notify_max_age_hours)
         candidates, state_rules = self.evaluate(runner, store.locator, settings, start, end, since=since,
@@ -191,7 +200,16 @@ class AlertCycleOperator(BaseOperator):
         summary = self._summary(report, end, replay=False)
         store.record_cycle(start, end, report.started_at, summary)
         store.save_watermark(ALERT_WATERMARK, end, report.candidates)
+        self.flush_event_outbox()
         return summary
+
+    def flush_event_outbox(self) -> None:
+        """Deliver what the Airflow-event notifier left in its outbox (never fails the task)."""
+        from dataops_intelligence.notifiers import flush_notifier_outbox
+
+        sent = flush_notifier_outbox()
+        if sent:
+            self.log.info("flushed %d held Airflow-event notification(s)", sent)
 
     def tables(self, config: Config, target: str) -> tuple[SqlRunner, DeltaAlertStore | SqlAlertStore]:
         """Where the cycle reads its inputs and keeps its state, by compute target.

@@ -68,11 +68,37 @@ class OutputWritableCheckOperator(HealthCheckOperator):
 
 
 class AlertChannelsCheckOperator(HealthCheckOperator):
-    """Each alert channel is reachable (test message to its test destination, else a dry-run)."""
+    """Each alert channel is configured and reachable (test message to its test destination, else a
+    dry-run), and no delivery waits in an outbox on a configuration fault."""
 
     stage = "alert_channels"
 
     def checks(self, config: Config) -> list[CheckResult]:
-        from dataops_intelligence.health_checks import check_channels
+        from dataops_intelligence.health_checks import check_blocked_deliveries, check_channels
 
-        return check_channels(config)
+        return [*check_channels(config), *check_blocked_deliveries(self.outboxes(config))]
+
+    def outboxes(self, config: Config) -> list[tuple[str, Any]]:
+        """The outboxes that exist here: the notifier's SQLite store, and on the local target the
+        monitoring cycle's Delta outbox (Spark starts only when that table exists)."""
+        from pathlib import Path
+
+        from dataops_intelligence.notifiers import default_state_path
+
+        found: list[tuple[str, Any]] = []
+        state = default_state_path()
+        if state.exists():
+            from dataops_intelligence.alerting.store import SqliteAlertStore
+
+            found.append((str(state), SqliteAlertStore(state)))
+        if config.compute.target == "local":
+            from dataops_jobs.io import TableLocator
+
+            locator = TableLocator(config, by_path=True)
+            path = locator.output("alert_outbox").path
+            if path and (Path(path) / "_delta_log").exists():
+                from dataops_intelligence.alerting.delta_store import DeltaAlertStore
+                from dataops_intelligence.operators._spark import local_spark
+
+                found.append((path, DeltaAlertStore(local_spark(config), locator)))
+        return found

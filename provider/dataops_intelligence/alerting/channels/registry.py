@@ -76,14 +76,15 @@ class ChannelRegistry:
 
 
 def default_registry(load_plugins: bool = True) -> ChannelRegistry:
-    """Built-in channels (slack_webhook, slack_api, email, teams, webhook) plus entry-point plugins."""
+    """Built-in channels (slack_webhook, slack_api, email, teams, webhook, file) plus entry-point plugins."""
     from dataops_intelligence.alerting.channels.email import EmailChannel
+    from dataops_intelligence.alerting.channels.file import FileChannel
     from dataops_intelligence.alerting.channels.slack import SlackApiChannel, SlackWebhookChannel
     from dataops_intelligence.alerting.channels.teams import TeamsChannel
     from dataops_intelligence.alerting.channels.webhook import GenericWebhookChannel
 
     registry = ChannelRegistry()
-    for cls in (SlackWebhookChannel, SlackApiChannel, EmailChannel, TeamsChannel, GenericWebhookChannel):
+    for cls in (SlackWebhookChannel, SlackApiChannel, EmailChannel, TeamsChannel, GenericWebhookChannel, FileChannel):
         registry.register(cls)
     if load_plugins:
         registry.load_entry_points()

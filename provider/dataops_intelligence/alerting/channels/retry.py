@@ -3,23 +3,33 @@
 Transient: connection errors and timeouts, HTTP 429 and 5xx, SMTP 4xx replies. Never retried: other
 HTTP 4xx, SMTP 5xx, payload or configuration errors. Channels own HTTP retries; hooks are built with
 their own retries switched off, so retries are never stacked.
+
+Configuration faults (a missing connection or signing secret, a malformed URL, a TLS mismatch, HTTP
+401/403/404/410: wrong credentials or URL) are not retried inside a cycle either, but they are marked
+``config``: the engine keeps the delivery pending and tries again next cycle, so fixing the
+configuration delivers it.
 """
 
 from __future__ import annotations
 
 import smtplib
 import socket
+import ssl
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.error import URLError
 
-from dataops_intelligence.alerting.errors import DeliveryError
+from dataops_intelligence.alerting.errors import AlertConfigError, DeliveryError
 from dataops_intelligence.alerting.model import DeliveryResult
 from dataops_intelligence.alerting.redact import redact
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+
+#: Statuses that mean "wrong URL or credentials": fixed by configuration, not by the payload.
+CONFIG_STATUSES = frozenset({401, 403, 404, 410})
 
 
 def is_transient_status(status: int) -> bool:
@@ -63,6 +73,7 @@ def check_http_status(status: int, headers: Mapping[str, object], body: str) -> 
         status=status,
         transient=is_transient_status(status),
         retry_after=parse_retry_after(header(headers, "Retry-After")),
+        config=status in CONFIG_STATUSES,
     )
 
 
@@ -71,6 +82,8 @@ def classify_exception(err: BaseException) -> DeliveryError:
     if isinstance(err, DeliveryError):
         return err
     name = type(err).__name__
+    if is_config_exception(err):
+        return DeliveryError(f"{name}: {redact(err)}", transient=False, config=True)
     if isinstance(err, smtplib.SMTPResponseException):
         return DeliveryError(
             f"SMTP {err.smtp_code}: {redact(err)}", status=err.smtp_code, transient=400 <= err.smtp_code < 500
@@ -85,6 +98,26 @@ def classify_exception(err: BaseException) -> DeliveryError:
     )
     transient = isinstance(err, transient_types) or _is_requests_transient(err)
     return DeliveryError(f"{name}: {redact(err)}", transient=transient)
+
+
+_CONFIG_TYPE_NAMES = frozenset({
+    "AirflowNotFoundException",  # the connection id is not defined
+    "MissingSchema",  # requests: a URL without http(s)://
+    "InvalidSchema",
+    "InvalidURL",
+    "InvalidHeader",
+    "LocationParseError",  # urllib3: an unparsable host
+})
+
+
+def is_config_exception(err: BaseException) -> bool:
+    """Faults fixed by configuration: a missing connection or secret, a malformed URL, a TLS mismatch."""
+    if isinstance(err, AlertConfigError | ssl.SSLError):
+        return True
+    names = {cls.__name__ for cls in type(err).__mro__}
+    if "SSLError" in names:  # requests.exceptions.SSLError wraps the ssl module's error
+        return True
+    return bool(names & _CONFIG_TYPE_NAMES)
 
 
 def _is_requests_transient(err: BaseException) -> bool:
@@ -125,5 +158,10 @@ class RetryPolicy:
                 return DeliveryResult(ok=True, attempts=attempt)
         assert last is not None
         return DeliveryResult(
-            ok=False, attempts=attempt, status_code=last.status, error=redact(last), retryable=last.transient
+            ok=False,
+            attempts=attempt,
+            status_code=last.status,
+            error=redact(last),
+            retryable=last.transient,
+            config_error=last.config,
         )

@@ -75,10 +75,12 @@ class TeamsChannel(WebhookChannel):
     """Teams Workflows webhook via an HTTP connection (full URL in the password, or host + endpoint)."""
 
     type = "teams"
+    options_allowed = frozenset({"endpoint", "test_endpoint", "timeout"})
+    default_conn_id = "teams_default"
 
     def build_payload(self, notification: Notification) -> dict[str, Any]:
         return build_adaptive_card(notification)
 
     def make_transport(self) -> Transport:
         endpoint = str(self.settings.options.get("endpoint", ""))
-        return HttpHookTransport(self.settings.conn_id or "teams_default", endpoint, self.timeout)
+        return HttpHookTransport(self.conn_id, endpoint, self.timeout)

@@ -365,7 +365,7 @@ def test_rule_inputs_from_every_table(spark: SparkSession, project: tuple[Path, 
     after_gap = read_inputs(SparkSqlRunner(spark), locator, InputWindow(START, END, since=END - timedelta(hours=6)),
                             ["anomalies"])
     assert sorted(r["anomaly_id"] for r in after_gap["anomalies"]) == ["a1", "a2", "a3"]
-    assert sorted(inputs) == ["anomalies", "costs", "freshness", "health", "runs", "sla_breaches"]
+    assert sorted(inputs) == ["anomalies", "costs", "freshness", "health", "recommendations", "runs", "sla_breaches"]
     health = {r["job_id"]: r for r in inputs["health"]}
     assert (health["1"]["health_score"], health["1"]["previous_score"]) == (55.0, 85.0)
     assert health["2"]["health_score"] == 90.0  # the score computed after END is not visible

@@ -40,6 +40,7 @@ from dataops_intelligence.settings import config_path
 if TYPE_CHECKING:
     from dataops_intelligence.alerting.engine import AlertManager
     from dataops_intelligence.alerting.rules_loader import AlertingSettings
+    from dataops_jobs.config import Config
 
 EVENTS: Mapping[str, tuple[str, str]] = {
     # event → (rule name, default severity)
@@ -119,18 +120,17 @@ def event_message(event: str, context: Mapping[str, Any], message: str | None) -
     return f"{where} {verb} (run {run_id}, try {_get(ti, 'try_number') or '?'}){detail}"
 
 
-def with_dashboard_silences(settings: AlertingSettings) -> AlertingSettings:
+def with_dashboard_silences(settings: AlertingSettings, config: Config | None) -> AlertingSettings:
     """Add the silences created in the dashboard (``alert_silences`` of the deployment's config).
 
-    A notification must go out even when that table cannot be read: then only the rules file's
-    silences apply, and the reason is logged.
+    A notification must go out even when that table cannot be read (or there is no deployment config
+    here): then only the rules file's silences apply, and the reason is logged.
     """
+    if config is None:
+        return settings
     try:
         from dataops_intelligence.dashboard.silences import silence_store, with_stored_silences
-        from dataops_intelligence.settings import config_path, environment
-        from dataops_jobs.config import load_config
 
-        config = load_config(config_path(None), env=environment(None))
         return with_stored_silences(settings, silence_store(config))
     except Exception as err:
         log.warning("dashboard silences not applied to this notification: %s", redact(err))
@@ -256,8 +256,9 @@ def notifier_manager(
     from dataops_intelligence.alerting.rules_loader import load_settings
     from dataops_intelligence.alerting.store import SqliteAlertStore
 
-    settings, target = with_deployment_config(load_settings(rules_path))
-    settings = with_dashboard_silences(settings)
+    config = deployment_config()
+    settings, target = with_deployment_config(load_settings(rules_path), config)
+    settings = with_dashboard_silences(settings, config)
     policy = replace(
         settings.policy, group_wait=timedelta(seconds=group_wait_seconds), group_by=tuple(group_by)
     )
@@ -271,20 +272,29 @@ def notifier_manager(
     return manager
 
 
-def with_deployment_config(settings: AlertingSettings) -> tuple[AlertingSettings, str | None]:
-    """The rules file merged with the deployment config's ``alerting`` section (channels, switch,
-    ``route_all_to``), as the monitoring cycle merges them; the rules file alone when no deployment
-    config can be loaded here."""
-    from dataops_intelligence.alerting.seed_config import merge_seed_config
-    from dataops_intelligence.operators.alerts import muted
+def deployment_config() -> Config | None:
+    """The deployment's config (``DATAOPS_CONFIG`` / ``[dataops] config_path``), or None when none can be
+    loaded here: Airflow-event alerts then use the rules file alone."""
     from dataops_intelligence.settings import config_path, environment
     from dataops_jobs.config import load_config
     from dataops_jobs.errors import ConfigError
 
     try:
-        config = load_config(config_path(None), env=environment(None))
+        return load_config(config_path(None), env=environment(None))
     except (ConfigError, OSError) as err:
         log.debug("no deployment config for Airflow-event alerts (%s): the rules file alone", redact(err))
+        return None
+
+
+def with_deployment_config(
+    settings: AlertingSettings, config: Config | None
+) -> tuple[AlertingSettings, str | None]:
+    """The rules file merged with the deployment config's ``alerting`` section (channels, switch,
+    ``route_all_to``), as the monitoring cycle merges them; the rules file alone without a config."""
+    from dataops_intelligence.alerting.seed_config import merge_seed_config
+    from dataops_intelligence.operators.alerts import muted
+
+    if config is None:
         return settings, None
     merged = merge_seed_config(settings, config.alerting)
     if merged is None:

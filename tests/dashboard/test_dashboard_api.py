@@ -307,7 +307,7 @@ def test_airflow_notifications_honour_dashboard_silences(
     from dataops_intelligence.alerting.policy_config import PolicyConfig
     from dataops_intelligence.alerting.rules_loader import AlertingSettings
     from dataops_intelligence.dashboard.silences import new_silence
-    from dataops_intelligence.notifiers import with_dashboard_silences
+    from dataops_intelligence.notifiers import deployment_config, with_dashboard_silences
 
     record = new_silence(["dag_id=nightly_load"], timedelta(hours=1), "known outage", "oncall",
                          datetime.now(timezone.utc))
@@ -317,6 +317,9 @@ def test_airflow_notifications_honour_dashboard_silences(
     settings = AlertingSettings(rules=(), channels=(), policy=PolicyConfig())
     monkeypatch.delenv("AIRFLOW__DATAOPS__CONFIG_PATH", raising=False)
     monkeypatch.setenv("DATAOPS_CONFIG", str(config))
-    assert record.silence_id in {s.silence_id for s in with_dashboard_silences(settings).policy.silences}
+    silenced = with_dashboard_silences(settings, deployment_config())
+    assert record.silence_id in {s.silence_id for s in silenced.policy.silences}
     monkeypatch.setenv("DATAOPS_CONFIG", str(tmp_path / "missing.yaml"))
-    assert with_dashboard_silences(settings) is settings
+    assert deployment_config() is None
+    assert with_dashboard_silences(settings, deployment_config()) is settings
+

@@ -5,11 +5,18 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import ssl
 import time
 from typing import TYPE_CHECKING, Any
 
-from alerting_support import CANARY, MailSink, Receiver, channel_settings, conn_env, make_notification
+from alerting_support import (
+    CANARY,
+    MailSink,
+    Receiver,
+    channel_settings,
+    conn_env,
+    make_notification,
+    self_signed_tls,
+)
 
 from dataops_intelligence.alerting.channels.registry import default_registry
 from dataops_intelligence.alerting.channels.retry import RetryPolicy
@@ -179,45 +186,13 @@ def test_email_text_and_html(smtp_server: tuple[int, MailSink], monkeypatch: pyt
     assert "etl_002" in html
 
 
-def _self_signed(tmp_path: Path) -> ssl.SSLContext:
-    import datetime as dt
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
-    return ctx
-
-
 def test_email_starttls_when_connection_asks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from aiosmtpd.controller import Controller
     from alerting_support import free_port
 
     sink, port = MailSink(), free_port()
     controller = Controller(
-        sink, hostname="127.0.0.1", port=port, tls_context=_self_signed(tmp_path), require_starttls=True
+        sink, hostname="127.0.0.1", port=port, tls_context=self_signed_tls(tmp_path)[0], require_starttls=True
     )
     controller.start()
     try:

@@ -9,7 +9,16 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from alerting_support import CANARY, FakeClock, MailSink, Receiver, channel_settings, conn_env, free_port
+from alerting_support import (
+    CANARY,
+    FakeClock,
+    MailSink,
+    Receiver,
+    channel_settings,
+    conn_env,
+    free_port,
+    self_signed_tls,
+)
 
 from dataops_intelligence.alerting.channels.registry import default_registry
 from dataops_intelligence.alerting.channels.retry import RetryPolicy
@@ -219,45 +228,6 @@ def test_blocked_delivery_is_given_up_when_too_old(clock: FakeClock) -> None:
 
 
 # -- 7. SMTP tls: starttls | ssl | none ------------------------------------------------------
-def _tls_context(tmp_path: Path) -> tuple[Any, Path]:
-    import datetime as dt
-    import ipaddress
-    import ssl
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert_path, key_path)
-    return ctx, cert_path
-
-
 def _smtp(mode: str, ctx: Any) -> tuple[Any, MailSink, int, list[str]]:
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -287,7 +257,7 @@ def _smtp(mode: str, ctx: Any) -> tuple[Any, MailSink, int, list[str]]:
 def test_email_tls_modes_against_a_real_smtp_server(
     mode: str, tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ctx, cert = _tls_context(tmp_path)
+    ctx, cert = self_signed_tls(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the server's certificate is verified, not skipped
     controller, sink, port, logins = _smtp(mode, ctx)
     try:

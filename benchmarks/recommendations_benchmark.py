@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/recommendations_benchmark.py --jobs 200 --days 30
 
 Simulates a workspace (the labelled sizing jobs are indices 20-25, ``dataops_jobs.simulator.sizing``),
-runs one cycle (every stage, the recommendations evaluated at the simulation end) and prints, per
+runs one cycle with ``dataops run`` (every stage, the recommendations evaluated at the simulation
+end) and reads ``job_recommendations`` back with deltalake, and prints, per
 labelled job, what was recommended against the right answer:
 
 - every over-provisioned job found with the right worker count, savings within 10 % of the truth;
@@ -22,6 +23,8 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -71,35 +74,73 @@ def true_savings(seed: int, jobs: int, days: int, end: datetime, label: dict[str
     return hours * saved_workers * label["node_dbu_per_hour"] * price * 30.0 / lookback_days
 
 
-def main() -> None:
-    """Simulate, run one cycle, compare with the labels."""
-    from pyspark.sql import functions as F
+def _write_config(root: Path, days: int) -> Path:
+    """The operator's YAML: where the system tables and the warehouse are, the first cycle's reach."""
+    path = root / "dataops.yaml"
+    path.write_text(
+        "environment: benchmark\n"
+        f"local:\n  system_tables_path: {root / 'system'}\n  warehouse_path: {root / 'warehouse'}\n"
+        f"collection:\n  lookback_days: {days + 1}\nlogging:\n  json: false\n"
+    )
+    return path
 
+
+def _simulate(root: Path, args: argparse.Namespace, config_path: Path) -> Any:
+    """The labelled workspace (set-up, not measured): its own short Spark session, stopped before the cycle."""
     from dataops_jobs import simulator
-    from dataops_jobs.collectors import Interval
-    from dataops_jobs.config import load_config_from_dict
-    from dataops_jobs.cycle import DataOpsOrchestrator, utc_naive
-    from dataops_jobs.io import TableLocator, read_output
+    from dataops_jobs.config import load_config
     from dataops_jobs.session import spark_for
+
+    spark = spark_for(load_config(config_path), target="local")
+    try:
+        return simulator.simulate_workspace(spark, str(root / "system"), jobs=args.jobs, days=args.days,
+                                            seed=args.seed, end=args.end)
+    finally:
+        spark.stop()
+
+
+def _dataops_run(config_path: Path, end: datetime) -> str:
+    """One cycle through the product's own command, ``dataops run`` (every stage; no alert stage)."""
+    dataops = Path(sys.executable).with_name("dataops")
+    cmd = [str(dataops), "run", "--config", str(config_path), "--no-alerts", "--interval-end", end.isoformat()]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYSPARK_PYTHON": sys.executable})
+    if done.returncode != 0:
+        print(done.stdout[-3000:], done.stderr[-6000:], sep="\n", file=sys.stderr)
+        raise SystemExit(f"dataops run failed (exit {done.returncode}): {' '.join(cmd)}")
+    return done.stdout
+
+
+def _current_recommendations(config: Any) -> list[dict[str, Any]]:
+    """The current rows of ``job_recommendations``, read as the dashboard reads them (deltalake, no JVM)."""
+    from deltalake import DeltaTable
+
+    from dataops_jobs.io import TableLocator
+
+    path = TableLocator(config).output("job_recommendations").path
+    if path is None or not Path(path).exists():
+        return []
+    return [r for r in DeltaTable(path).to_pyarrow_table().to_pylist() if r["is_current"]]
+
+
+def main() -> None:
+    """Simulate, run one cycle with ``dataops run``, compare with the labels."""
+    from dataops_jobs.config import load_config
 
     args = _args()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="dataops-recs-"))
+    root.mkdir(parents=True, exist_ok=True)
     print(f"start: {_load()} on {os.cpu_count()} cores; dir {root}")
-    config = load_config_from_dict({"local": {"system_tables_path": str(root / "system"),
-                                              "warehouse_path": str(root / "warehouse")},
-                                    "collection": {"lookback_days": args.days + 1}})
-    spark = spark_for(config, target="local")
-    sim = simulator.simulate_workspace(spark, str(root / "system"), jobs=args.jobs, days=args.days, seed=args.seed,
-                                       end=args.end)
+    config_path = _write_config(root, args.days)
+    config = load_config(config_path)
+    sim = _simulate(root, args, config_path)
     labels = json.loads((root / "system" / "_sizing_labels.json").read_text())
     print(f"{args.jobs} jobs x {args.days} days: {sim.runs:,} runs; {len(labels)} labelled jobs")
     t0 = time.monotonic()
-    summary = DataOpsOrchestrator(spark, config, progress=lambda m: None).run_cycle(
-        Interval(utc_naive(sim.end), utc_naive(sim.end)))
-    print(f"cycle {time.monotonic() - t0:.1f} s ({_load()}); recommendations stage: "
-          f"{summary.stages['recommendations']}")
-    table = read_output(spark, TableLocator(config), "job_recommendations")
-    rows = [] if table is None else [r.asDict() for r in table.where(F.col("is_current")).collect()]
+    out = _dataops_run(config_path, sim.end)
+    print(f"dataops run: {time.monotonic() - t0:.1f} s ({_load()})")
+    print(*(f"  | {line}" for line in out.splitlines() if "recommendations" in line or "save" in line), sep="\n")
+    rows = _current_recommendations(config)
     by_job: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         by_job.setdefault(r["job_id"] or r["cluster_id"], []).append(r)
@@ -138,7 +179,6 @@ def main() -> None:
     over = sum(1 for lbl in labels if lbl["label"] == "over_provisioned")
     print(f"\nover-provisioned found {found}/{over}, right size and savings within {TOLERANCE:.0%}: {ok}/{over}")
     print(f"end: {_load()}")
-    spark.stop()
     if args.workdir is None:
         shutil.rmtree(root, ignore_errors=True)
 

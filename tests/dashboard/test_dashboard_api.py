@@ -323,3 +323,19 @@ def test_airflow_notifications_honour_dashboard_silences(
     assert deployment_config() is None
     assert with_dashboard_silences(settings, deployment_config()) is settings
 
+
+def test_plugin_module_builds_the_app_only_when_the_api_server_asks() -> None:
+    """Task processes load every plugin (macros): importing ours must not import the FastAPI app."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from dataops_intelligence.dashboard.plugin import DataOpsDashboardPlugin as P\n"
+        "assert 'dataops_intelligence.dashboard.app' not in sys.modules, 'app imported at plugin import'\n"
+        "apps = P.fastapi_apps\n"
+        "assert apps is P.fastapi_apps and apps[0]['url_prefix'] == '/dataops'\n"
+        "assert type(apps[0]['app']).__name__ == 'FastAPI'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]

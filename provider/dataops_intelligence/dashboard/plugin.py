@@ -11,21 +11,35 @@ point is not installed.
 
 from __future__ import annotations
 
-from airflow.plugins_manager import AirflowPlugin
+from typing import Any
 
-from dataops_intelligence.dashboard.app import create_app
+from airflow.plugins_manager import AirflowPlugin
 
 PLUGIN_NAME = "dataops_intelligence"
 URL_PREFIX = "/dataops"
+
+
+class _DashboardApps:
+    """``fastapi_apps``, built on first read: only the api-server reads it. Every task process loads
+    the plugins too (for macros), and importing the app (FastAPI, Airflow's API security) there cost
+    about 0.9 s per task."""
+
+    def __init__(self) -> None:
+        self._apps: list[dict[str, Any]] | None = None
+
+    def __get__(self, obj: object, owner: type | None = None) -> list[dict[str, Any]]:
+        if self._apps is None:
+            from dataops_intelligence.dashboard.app import create_app
+
+            self._apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "DataOps Intelligence dashboard"}]
+        return self._apps
 
 
 class DataOpsDashboardPlugin(AirflowPlugin):
     """Fleet health, job trends, anomalies, alerts and silences, platform status: the DataOps menu."""
 
     name = PLUGIN_NAME
-    fastapi_apps = [  # noqa: RUF012  (AirflowPlugin's class attributes)
-        {"app": create_app(), "url_prefix": URL_PREFIX, "name": "DataOps Intelligence dashboard"}
-    ]
+    fastapi_apps = _DashboardApps()
     external_views = [  # noqa: RUF012
         {
             "name": "DataOps",
